@@ -1,0 +1,3 @@
+"""ptymux: a terminal multiplexer whose pty sessions outlive the terminal they started in."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The ptymux client: talks to the server, owns the user's terminal while attached."""

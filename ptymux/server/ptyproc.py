@@ -1,0 +1,90 @@
+"""A child process running in a fresh pty: the bottom of the pty -> session -> client flow."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import struct
+import subprocess
+import termios
+
+
+class SpawnError(Exception):
+    """The program could not be started; the message is for the user."""
+
+
+def set_winsize(fd: int, cols: int, rows: int) -> None:
+    """Size a pty; the kernel sends SIGWINCH to its foreground process group."""
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def _become_controlling_tty() -> None:
+    # Runs in the child after setsid() and after the slave became fd 0.
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class PtyProcess:
+    """A program started as a session leader with a new pty as its controlling terminal."""
+
+    def __init__(
+        self, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int
+    ) -> None:
+        if not argv:
+            raise SpawnError("no command to run")
+        master, slave = os.openpty()
+        try:
+            set_winsize(master, cols, rows)
+            if not os.path.isdir(cwd):
+                cwd = env.get("HOME") or "/"
+            try:
+                self.proc = subprocess.Popen(
+                    argv,
+                    stdin=slave,
+                    stdout=slave,
+                    stderr=slave,
+                    cwd=cwd,
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=_become_controlling_tty,
+                    restore_signals=True,
+                    close_fds=True,
+                )
+            except (OSError, subprocess.SubprocessError) as e:
+                reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+                raise SpawnError(f"can't run {argv[0]!r}: {reason}") from None
+        except BaseException:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+        os.set_blocking(master, False)
+        self.master = master
+        self.pid = self.proc.pid
+
+    def poll(self) -> int | None:
+        """The raw exit code if the child has ended (negative: killed by that signal)."""
+        return self.proc.poll()
+
+    def resize(self, cols: int, rows: int) -> None:
+        set_winsize(self.master, cols, rows)
+
+    def hangup(self) -> None:
+        """Ask the program to end, the way closing a terminal does: SIGHUP to its process
+        group and to the pty's foreground job."""
+        groups = {self.pid}
+        with contextlib.suppress(OSError):
+            groups.add(os.tcgetpgrp(self.master))
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGHUP)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1

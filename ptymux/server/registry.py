@@ -1,0 +1,71 @@
+"""Sessions by id and name, and tmux-like target resolution for ``-t``."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from ptymux.server.session import Session
+
+
+class TargetError(Exception):
+    """No session (or more than one) matches a target; the message is for the user."""
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._sessions: dict[int, Session] = {}
+        self._next_id = 0
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self._sessions.values(), key=lambda s: s.id))
+
+    def next_id(self) -> int:
+        """Ids count up from 0 and are never reused while the server lives."""
+        session_id = self._next_id
+        self._next_id += 1
+        return session_id
+
+    def check_name(self, name: str) -> None:
+        if not name or not name.isprintable() or any(c in name for c in " \t:."):
+            raise TargetError(
+                f"bad session name {name!r}: use printable characters without spaces, ':' or '.'"
+            )
+        if name.isdigit():
+            raise TargetError(f"bad session name {name!r}: a number would read as a session id")
+        if any(s.name == name for s in self._sessions.values()):
+            raise TargetError(f"duplicate session: {name}")
+
+    def add(self, session: Session) -> None:
+        self._sessions[session.id] = session
+
+    def remove(self, session: Session) -> None:
+        self._sessions.pop(session.id, None)
+
+    def most_recent(self) -> Session:
+        if not self._sessions:
+            raise TargetError("no sessions")
+        return max(self._sessions.values(), key=lambda s: s.last_used)
+
+    def find(self, target: str | None) -> Session:
+        """tmux's order: ``$id`` or id, exact name, unique name prefix, unique fnmatch pattern.
+        ``None`` means the most recently used session."""
+        if target is None:
+            return self.most_recent()
+        sessions = list(self._sessions.values())
+        digits = target[1:] if target.startswith("$") else target
+        if digits.isdigit() and int(digits) in self._sessions:
+            return self._sessions[int(digits)]
+        for matcher in (
+            lambda s: s.name == target,
+            lambda s: s.name.startswith(target),
+            lambda s: fnmatch.fnmatchcase(s.name, target),
+        ):
+            found = [s for s in sessions if matcher(s)]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                break  # ambiguous: reported like a missing target, as tmux does
+        raise TargetError(f"can't find session: {target}")

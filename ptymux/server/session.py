@@ -1,0 +1,255 @@
+"""One session: a program in a pty, its virtual screen, and the clients attached to it.
+
+Output flows pty -> attached clients (raw, first) -> emulator model. The model is only read
+when a client needs a full redraw or someone captures the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import shlex
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from ptymux.protocol import MAX_DATA, Message, Output, SessionInfo
+from ptymux.server.ptyproc import PtyProcess
+from ptymux.term import ScreenModel, create_model
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 1 << 16
+INPUT_HIGH_WATER = 1 << 18  # pending keyboard bytes before clients stop being read
+KILL_GRACE = 3.0  # seconds between SIGHUP and SIGKILL on kill-session
+
+
+class Attachment(Protocol):
+    """What a session needs from an attached client connection."""
+
+    def send(self, msg: Message) -> None: ...
+
+    def session_ended(self, session: Session) -> None: ...
+
+    def pause_input(self, paused: bool) -> None: ...
+
+
+class Session:
+    def __init__(
+        self,
+        session_id: int,
+        name: str,
+        argv: list[str],
+        cwd: str,
+        env: dict[str, str],
+        cols: int,
+        rows: int,
+        history: int,
+        on_end: Callable[[Session], None],
+    ) -> None:
+        self.id = session_id
+        self.name = name
+        self.argv = argv
+        self.cols, self.rows = cols, rows
+        self.created = time.time()
+        self.last_used = time.monotonic()
+        self.clients: list[Attachment] = []
+        self.exit_code: int | None = None
+        self.ended = False
+        self._on_end = on_end
+        self._loop = asyncio.get_running_loop()
+        self._paused_clients: set[int] = set()
+        self._pending_input = bytearray()
+        self._reading = False
+        self._eof = False
+        self._kill_timer: asyncio.TimerHandle | None = None
+        self.model: ScreenModel = create_model(cols, rows, history)
+        self.process = PtyProcess(argv, cwd, env, cols, rows)
+        self._set_reading(True)
+
+    # --- output -------------------------------------------------------------------------
+
+    def _set_reading(self, on: bool) -> None:
+        on = on and not self._eof and not self.ended
+        if on == self._reading:
+            return
+        if on:
+            self._loop.add_reader(self.process.master, self._on_readable)
+        else:
+            self._loop.remove_reader(self.process.master)
+        self._reading = on
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self.process.master, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno != errno.EIO:
+                log.warning("session %s: read error %s", self.id, e)
+            data = b""
+        if not data:
+            # Every slave fd is closed: the program is gone or going. Wait for SIGCHLD.
+            self._eof = True
+            self._set_reading(False)
+            self.check_exit()
+            return
+        self._output(data)
+
+    def _output(self, data: bytes) -> None:
+        if self.clients:
+            frame = Output(data)
+            for client in self.clients:
+                client.send(frame)
+        self.model.feed(data)
+        replies = self.model.take_replies()
+        if replies and not self.clients:
+            self.write(replies)
+
+    def _drain(self) -> None:
+        """Read what the program wrote before it exited, without blocking."""
+        if self.process.master < 0:
+            return
+        for _ in range(256):  # bounded: a background job may keep writing
+            try:
+                data = os.read(self.process.master, READ_SIZE)
+            except OSError:
+                return
+            if not data:
+                return
+            self._output(data)
+
+    # --- input --------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Send keyboard bytes to the program; never blocks, never drops."""
+        if self.ended:
+            return
+        self.last_used = time.monotonic()
+        if self._pending_input:
+            self._pending_input += data
+        else:
+            try:
+                written = os.write(self.process.master, data)
+            except BlockingIOError:
+                written = 0
+            except OSError:
+                return
+            if written == len(data):
+                return
+            self._pending_input += data[written:]
+            self._loop.add_writer(self.process.master, self._flush_input)
+        if len(self._pending_input) > INPUT_HIGH_WATER:
+            for client in self.clients:
+                client.pause_input(True)
+
+    def _flush_input(self) -> None:
+        try:
+            written = os.write(self.process.master, self._pending_input)
+        except BlockingIOError:
+            return
+        except OSError:
+            written = len(self._pending_input)
+        del self._pending_input[:written]
+        if not self._pending_input:
+            self._loop.remove_writer(self.process.master)
+            for client in self.clients:
+                client.pause_input(False)
+
+    # --- clients ------------------------------------------------------------------------
+
+    def attach(self, client: Attachment, cols: int, rows: int) -> None:
+        """Add a client: size the session to it (tmux's ``latest``) and send a full redraw."""
+        self.clients.append(client)
+        self.last_used = time.monotonic()
+        self.resize(cols, rows)
+        redraw = self.model.redraw()
+        for start in range(0, len(redraw), MAX_DATA):
+            client.send(Output(redraw[start : start + MAX_DATA]))
+
+    def detach(self, client: Attachment) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+            self.last_used = time.monotonic()
+        self.client_paused(client, False)
+
+    def client_paused(self, client: Attachment, paused: bool) -> None:
+        """A client's socket is full (or drained again): stop (or resume) reading the pty,
+        so a slow terminal slows the program instead of losing output."""
+        if paused:
+            self._paused_clients.add(id(client))
+        else:
+            self._paused_clients.discard(id(client))
+        self._set_reading(not self._paused_clients)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if (cols, rows) == (self.cols, self.rows) or self.ended:
+            return
+        self.cols, self.rows = cols, rows
+        try:
+            self.process.resize(cols, rows)
+        except OSError as e:
+            log.warning("session %s: resize failed: %s", self.id, e)
+        self.model.resize(cols, rows)
+
+    # --- ending -------------------------------------------------------------------------
+
+    def kill(self) -> None:
+        """Hang up the program; if it is still there after a grace period, SIGKILL it."""
+        if self.ended:
+            return
+        self.process.hangup()
+        if self._kill_timer is None:
+            self._kill_timer = self._loop.call_later(KILL_GRACE, self.process.kill)
+
+    def check_exit(self) -> None:
+        """Called on SIGCHLD and on pty EOF: end the session once its program is gone."""
+        if self.ended:
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        self.exit_code = code
+        self._drain()
+        self._end()
+
+    def _end(self) -> None:
+        self.ended = True
+        if self._kill_timer is not None:
+            self._kill_timer.cancel()
+        if self._reading:
+            self._loop.remove_reader(self.process.master)
+            self._reading = False
+        if self._pending_input:
+            self._loop.remove_writer(self.process.master)
+        self.process.close()
+        self.process.kill()  # whatever is left of its process group
+        for client in list(self.clients):
+            client.session_ended(self)
+        self.clients.clear()
+        self._on_end(self)
+
+    @property
+    def exit_status(self) -> tuple[int | None, int | None]:
+        """(status, signal) for the exit message."""
+        code = self.exit_code
+        if code is None:
+            return None, None
+        if code < 0:
+            return None, -code
+        return code, None
+
+    def info(self) -> SessionInfo:
+        return SessionInfo(
+            id=self.id,
+            name=self.name,
+            command=shlex.join(self.argv),
+            cols=self.cols,
+            rows=self.rows,
+            created=self.created,
+            attached=len(self.clients),
+            pid=self.process.pid,
+        )
+

@@ -1,0 +1,247 @@
+"""Drive the real ``ptymux`` binary inside real ptys and read what a user would see.
+
+``Mux`` is one isolated ptymux world (its own socket directory, log directory and config);
+``Terminal`` is a pty of a known size with a test-side virtual terminal (pyte) behind it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pyte
+
+BIN_DIR = os.path.dirname(sys.executable)
+PTYMUX = shutil.which("ptymux", path=BIN_DIR) or shutil.which("ptymux") or "ptymux"
+HELPERS = os.path.join(os.path.dirname(__file__), "helpers")
+DEFAULT_TIMEOUT = 10.0
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT,
+               what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class Terminal:
+    """A process in a pty of ``cols`` x ``rows``, its output rendered by a pyte screen."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cols: int = 80, rows: int = 24,
+                 cwd: str | None = None) -> None:
+        self.master, slave = os.openpty()
+        self._set_size(cols, rows)
+        self.proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
+            start_new_session=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )
+        os.close(slave)
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self.raw = bytearray()
+        self.lock = threading.Lock()
+        self.closed = threading.Event()
+        self._reader = threading.Thread(target=self._read_loop, daemon=True)
+        self._reader.start()
+
+    def _set_size(self, cols: int, rows: int) -> None:
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def _read_loop(self) -> None:
+        while True:
+            try:
+                ready = select.select([self.master], [], [], 0.2)[0]
+                if not ready:
+                    if self.proc.poll() is not None and not select.select(
+                            [self.master], [], [], 0.1)[0]:
+                        break
+                    continue
+                data = os.read(self.master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            with self.lock:
+                self.raw += data
+                self.stream.feed(data)
+        self.closed.set()
+
+    # --- typing -------------------------------------------------------------------------
+
+    def send(self, data: bytes | str) -> None:
+        os.write(self.master, data.encode() if isinstance(data, str) else data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        with self.lock:
+            self.screen.resize(rows, cols)
+        self._set_size(cols, rows)  # the kernel sends SIGWINCH to the foreground job
+
+    # --- reading ------------------------------------------------------------------------
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def lines(self) -> list[str]:
+        with self.lock:
+            return [line.rstrip() for line in self.screen.display]
+
+    def cursor(self) -> tuple[int, int]:
+        with self.lock:
+            return self.screen.cursor.x, self.screen.cursor.y
+
+    def cells(self) -> list[list[tuple[Any, ...]]]:
+        """Every cell as (char, fg, bg, bold, italics, underscore, reverse)."""
+        with self.lock:
+            return [
+                [tuple(self.screen.buffer[y][x])[:7] for x in range(self.screen.columns)]
+                for y in range(self.screen.lines)
+            ]
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """What the user sees: every cell with its look, and the cursor."""
+        with self.lock:
+            cells = tuple(
+                tuple(tuple(self.screen.buffer[y][x])[:7] for x in range(self.screen.columns))
+                for y in range(self.screen.lines)
+            )
+            return cells, (self.screen.cursor.x, self.screen.cursor.y)
+
+    def wait_for(self, needle: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        try:
+            wait_until(lambda: needle in self.text(), timeout, repr(needle))
+        except AssertionError:
+            raise AssertionError(
+                f"timed out waiting for {needle!r}; the screen shows:\n{self.text()}"
+            ) from None
+
+    def wait_raw(self, needle: bytes, timeout: float = DEFAULT_TIMEOUT) -> None:
+        def seen() -> bool:
+            with self.lock:
+                return needle in self.raw
+        wait_until(seen, timeout, repr(needle))
+
+    def wait_exit(self, timeout: float = DEFAULT_TIMEOUT) -> int:
+        code = self.proc.wait(timeout)
+        self.closed.wait(timeout)
+        return code
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        self.closed.wait(2)
+        with contextlib.suppress(OSError):
+            os.close(self.master)
+
+
+class Mux:
+    """An isolated ptymux: its own socket directory, state directory and config."""
+
+    def __init__(self) -> None:
+        self.root = tempfile.mkdtemp(prefix="ptm-", dir="/tmp")
+        self.socket_dir = os.path.join(self.root, "s")
+        self.env = {
+            k: v for k, v in os.environ.items()
+            if k not in ("PTYMUX", "TMUX", "PTYMUX_SOCKET_DIR", "XDG_RUNTIME_DIR")
+        }
+        self.env.update(
+            PTYMUX_SOCKET_DIR=self.socket_dir,
+            XDG_STATE_HOME=os.path.join(self.root, "state"),
+            PTYMUX_CONFIG=os.path.join(self.root, "config.toml"),
+            PS1="$ ",
+            LANG="C.UTF-8",
+            SHELL="/bin/sh",
+        )
+        self.terminals: list[Terminal] = []
+
+    @property
+    def socket(self) -> str:
+        return os.path.join(self.socket_dir, "default")
+
+    def run(self, *args: str, timeout: float = DEFAULT_TIMEOUT, env: dict[str, str] | None = None,
+            check: bool = False) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [PTYMUX, *args], env=env or self.env, capture_output=True, text=True,
+            timeout=timeout, stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"ptymux {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def spawn(self, *args: str, cols: int = 80, rows: int = 24,
+              env: dict[str, str] | None = None) -> Terminal:
+        term = Terminal([PTYMUX, *args], env or self.env, cols, rows, cwd=self.root)
+        self.terminals.append(term)
+        return term
+
+    def server_pid(self) -> int | None:
+        for line in self.log().splitlines():
+            if "listening on" in line:
+                pid = int(line.split("[", 1)[1].split("]", 1)[0])
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, 0)
+                    return pid
+        return None
+
+    def log(self) -> str:
+        path = os.path.join(self.root, "state", "ptymux", "server-default.log")
+        try:
+            with open(path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def leftover_processes(self) -> list[int]:
+        """Processes (other than this test) whose environment points at our socket dir."""
+        needle = f"PTYMUX_SOCKET_DIR={self.socket_dir}\0".encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if needle in f.read():
+                        with open(f"/proc/{entry}/stat") as st:
+                            if st.read().split(") ", 1)[1].startswith("Z"):
+                                continue  # a zombie awaiting its parent's wait
+                        found.append(int(entry))
+            except OSError:
+                continue
+        return found
+
+    def cleanup(self) -> list[int]:
+        """Stop everything; return the processes that were still there (a leak)."""
+        for term in self.terminals:
+            term.close()
+        if os.path.exists(self.socket):
+            with contextlib.suppress(Exception):
+                self.run("kill-server", timeout=15)
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: not self.leftover_processes(), 8, "processes to end")
+        leaked = self.leftover_processes()
+        for pid in leaked:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.root, ignore_errors=True)
+        return leaked

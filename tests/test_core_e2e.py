@@ -1,0 +1,109 @@
+"""End-to-end: the real ptymux binary in a real pty, read through a test-side terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from harness import HELPERS, Mux, Terminal, wait_until
+
+SHELL = ["--", "sh"]
+
+
+def test_detach_and_reattach_shows_the_same_screen(mux: Mux) -> None:
+    term = mux.spawn("new", *SHELL)
+    term.wait_for("$")
+    colours = "\\033[1;31mred\\033[0m \\033[42mgreen bg\\033[0m \\033[38;5;208mo\\033[0m"
+    term.send(f"printf '{colours}\\n'; echo done\r")
+    term.wait_for("done\n$")
+    before = term.snapshot()
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    assert "[detached (from session 0)]" in term.text()
+
+    ls = mux.run("ls")
+    assert ls.returncode == 0
+    assert ls.stdout.startswith("0: sh (80x24) (created ")
+
+    again = mux.spawn("attach")
+    wait_until(lambda: again.snapshot() == before, what="the same screen after re-attach")
+    assert "(attached)" in mux.run("ls").stdout
+    again.send(b"\x10\x11")
+    assert again.wait_exit() == 0
+
+
+def test_output_produced_while_detached_appears_on_attach(mux: Mux) -> None:
+    script = "for i in 1 2 3; do echo line$i; done; sleep 60"
+    assert mux.run("new", "-d", "-s", "work", "--", "sh", "-c", script).returncode == 0
+    term = mux.spawn("attach", "-t", "work")
+    term.wait_for("line1\nline2\nline3")
+    assert term.lines()[:3] == ["line1", "line2", "line3"]
+    assert term.cursor() == (0, 3)
+
+
+def _keys_received(term: Terminal) -> str:
+    return "".join(line[4:] for line in term.lines() if line.startswith("got:"))
+
+
+def test_prefix_then_other_key_reaches_the_program(mux: Mux) -> None:
+    term = mux.spawn("new", "--", sys.executable, os.path.join(HELPERS, "show_keys.py"))
+    term.wait_for("ready")
+    term.send(b"\x10")
+    term.send(b"x")
+    wait_until(lambda: _keys_received(term) == "1078", what="Ctrl-P x as 10 78")
+    term.send(b"\x10")
+    term.send(b"\x10")  # Ctrl-P Ctrl-P: one literal Ctrl-P
+    term.send(b"y")
+    wait_until(lambda: _keys_received(term) == "1078" + "10" + "79", what="one 10, then 79")
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    assert "[detached" in term.text()
+
+
+def test_custom_detach_keys(mux: Mux) -> None:
+    term = mux.spawn("new", "--detach-keys", "ctrl-a,d", *SHELL)
+    term.wait_for("$")
+    term.send(b"\x10\x11")  # not the detach keys any more
+    term.send(b"\x01d")
+    assert term.wait_exit() == 0
+    assert "[detached (from session 0)]" in term.text()
+
+
+def test_bad_detach_keys_name_the_token(mux: Mux) -> None:
+    result = mux.run("new", "-d", "--detach-keys", "ctrl-p,ctrl-foo", "--", "true")
+    assert result.returncode == 1
+    assert "'ctrl-foo'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_resize_reaches_the_program(mux: Mux) -> None:
+    term = mux.spawn("new", *SHELL)
+    term.wait_for("$")
+    term.send("stty size\r")
+    term.wait_for("24 80")
+    term.resize(100, 30)
+    wait_until(lambda: "(100x30)" in mux.run("ls").stdout, what="the session to follow")
+    term.send("clear; stty size\r")
+    term.wait_for("30 100")
+
+
+def test_exit_status_is_reported(mux: Mux) -> None:
+    term = mux.spawn("new", "--", "sh", "-c", "echo bye; exit 3")
+    assert term.wait_exit() == 3
+    assert "[exited (session 0, status 3)]" in term.text()
+    assert "bye" in term.text()
+    assert "can't find session" not in mux.run("ls").stderr  # server gone or empty
+
+
+def test_signal_exit_is_reported(mux: Mux) -> None:
+    term = mux.spawn("new", "--", "sh", "-c", "kill -TERM $$")
+    assert term.wait_exit() == 128 + 15
+    assert "[exited (session 0, signal SIGTERM)]" in term.text()
+
+
+def test_session_environment(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "env", "--", "sh", "-c",
+            "echo \"T=$TERM P=$PTYMUX\"; sleep 60", check=True)
+    capture = mux.run("capture", "-t", "env", check=True).stdout
+    pid = mux.server_pid()
+    assert f"T=xterm-256color P={mux.socket},{pid},0" in capture
