@@ -98,8 +98,8 @@ def cmd_attach(args: argparse.Namespace, paths: ServerPaths) -> int:
     cfg = _config(args)
     keys = _detach_keys(args, cfg)
     _check_nesting(paths)
-    cols, rows = _need_terminal()
     conn = connect(paths)
+    cols, rows = _need_terminal()
     attached = conn.request(p.Attach(cols=cols, rows=rows, target=args.target))
     if not isinstance(attached, p.Attached):
         raise ClientError("unexpected reply from the server")

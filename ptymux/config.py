@@ -51,7 +51,8 @@ def load() -> Config:
             raise ConfigError(f"config file {path}: unknown key {key!r}")
         want = int if known[key] in (int, "int") else str
         if type(value) is not want:
-            raise ConfigError(f"config file {path}: {key} must be a {want.__name__}")
+            kind = "an integer" if want is int else "a string"
+            raise ConfigError(f"config file {path}: {key} must be {kind}")
     cfg = Config(**raw)
     parse_detach_keys(cfg.detach_keys)  # fail early, naming the file
     if cfg.history < 0:

@@ -1,0 +1,237 @@
+"""Bad input gets one clear line and a non-zero exit; the server and other sessions carry on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import msgpack
+import pytest
+
+from harness import PTYMUX, Mux, wait_until
+from ptymux import protocol as p
+
+
+def _one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_no_server(mux: Mux) -> None:
+    for args in (["ls"], ["attach"], ["kill-session", "-t", "x"], ["kill-server"],
+                 ["capture"]):
+        result = mux.run(*args)
+        assert result.returncode == 1, args
+        assert _one_line(result.stderr) == f"ptymux: no server running on {mux.socket}"
+
+
+def test_missing_targets(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "keep", "--", "sleep", "60", check=True)
+    for args in (["kill-session", "-t", "nope"], ["capture", "-t", "nope"]):
+        result = mux.run(*args)
+        assert result.returncode == 1
+        assert _one_line(result.stderr) == "ptymux: can't find session: nope"
+    term = mux.spawn("attach", "-t", "nope")
+    assert term.wait_exit() == 1
+    assert "can't find session: nope" in term.text()
+    assert mux.run("ls").stdout.startswith("keep: sleep 60 ")
+
+
+def test_names_and_ids(mux: Mux) -> None:
+    mux.run("new", "-d", "--", "sleep", "60", check=True)
+    mux.run("new", "-d", "-s", "build", "--", "sleep", "61", check=True)
+    dup = mux.run("new", "-d", "-s", "build", "--", "true")
+    assert dup.returncode == 1
+    assert _one_line(dup.stderr) == "ptymux: duplicate session: build"
+    lines = mux.run("ls").stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["0", "build"]
+    # ids are never reused: the duplicate attempt took id 2, so the next one is 3
+    mux.run("new", "-d", "--", "sleep", "62", check=True)
+    assert mux.run("ls").stdout.splitlines()[2].startswith("3: sleep 62")
+    assert mux.run("kill-session", "-t", "1").returncode == 0  # by id
+    wait_until(lambda: "build" not in mux.run("ls").stdout, what="build to go")
+    assert mux.run("kill-session", "-t", "$0").returncode == 0  # tmux's $id form
+
+
+def test_command_not_found(mux: Mux) -> None:
+    result = mux.run("new", "-d", "--", "/nonexistent/program")
+    assert result.returncode == 1
+    assert "can't run '/nonexistent/program'" in _one_line(result.stderr)
+
+
+def test_attach_needs_a_terminal(mux: Mux) -> None:
+    mux.run("new", "-d", "--", "sleep", "60", check=True)
+    result = mux.run("attach")
+    assert result.returncode == 1
+    assert "needs a terminal" in _one_line(result.stderr)
+
+
+def test_kill_server_ends_everything(mux: Mux) -> None:
+    mux.run("new", "-d", "--", "sleep", "60", check=True)
+    mux.run("new", "-d", "--", "sh", "-c", "trap '' HUP; sleep 60", check=True)
+    pid = mux.server_pid()
+    assert pid
+    assert mux.run("kill-server", timeout=20).returncode == 0
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}"), what="the server to exit")
+    assert not os.path.exists(mux.socket)
+    assert not mux.leftover_processes()
+
+
+def test_server_exits_with_its_last_session(mux: Mux) -> None:
+    mux.run("new", "-d", "--", "sh", "-c", "sleep 0.3", check=True)
+    pid = mux.server_pid()
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}"), what="the server to exit")
+    assert mux.run("ls").returncode == 1
+
+
+def test_stale_socket_is_replaced(mux: Mux) -> None:
+    mux.run("new", "-d", "--", "sleep", "60", check=True)
+    pid = mux.server_pid()
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}"), what="the server to die")
+    assert os.path.exists(mux.socket)  # left behind
+    assert mux.run("ls").stderr.strip() == f"ptymux: no server running on {mux.socket}"
+    result = mux.run("new", "-d", "-s", "again", "--", "sleep", "60")
+    assert result.returncode == 0, result.stderr
+    assert mux.run("ls").stdout.startswith("again:")
+
+
+def test_racing_starts_make_one_server(mux: Mux) -> None:
+    procs = [
+        subprocess.Popen([PTYMUX, "new", "-d", "--", "sleep", "60"], env=mux.env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    for proc in procs:
+        assert proc.wait(20) == 0, proc.stderr.read() if proc.stderr else ""
+    assert len(mux.run("ls").stdout.splitlines()) == 4
+    assert mux.log().count("listening on") == 1
+
+
+def test_unsafe_socket_directory_is_refused(mux: Mux) -> None:
+    os.makedirs(mux.socket_dir, mode=0o700)
+    os.chmod(mux.socket_dir, 0o755)
+    result = mux.run("new", "-d", "--", "true")
+    assert result.returncode == 1
+    assert _one_line(result.stderr) == (
+        f"ptymux: socket directory {mux.socket_dir} has unsafe permissions 755;"
+        f" run 'chmod 700 {mux.socket_dir}'"
+    )
+
+
+def test_labels_and_socket_paths_select_servers(mux: Mux) -> None:
+    mux.run("-L", "other", "new", "-d", "-s", "o", "--", "sleep", "60", check=True)
+    mux.run("new", "-d", "-s", "d", "--", "sleep", "60", check=True)
+    assert mux.run("-L", "other", "ls").stdout.startswith("o:")
+    assert mux.run("ls").stdout.startswith("d:")
+    path = os.path.join(mux.socket_dir, "other")
+    assert mux.run("-S", path, "ls").stdout.startswith("o:")
+    mux.run("-L", "other", "kill-server", check=True)
+
+
+def test_nesting_is_refused_but_new_d_works(mux: Mux) -> None:
+    term = mux.spawn("new", "--", "sh")
+    term.wait_for("$")
+    term.send(f"{PTYMUX} attach; echo rc=$?\r")
+    term.wait_for("rc=1")
+    assert "sessions should be nested with care, unset PTYMUX to force" in term.text()
+    term.send(f"{PTYMUX} new -d -s inner -- sleep 60; echo rc=$?\r")
+    term.wait_for("rc=0")
+    assert "inner:" in mux.run("ls").stdout
+
+
+@pytest.mark.skipif(os.getuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root and setpriv to act as a second user")
+def test_another_user_is_refused(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "mine", "--", "sleep", "60", check=True)
+    os.chmod(mux.root, 0o755)  # let 'nobody' reach the tree; the socket dir stays 0700
+    as_nobody = [
+        "setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+        # keep the right to enter the 0700 directory, so that the server's own
+        # SO_PEERCRED check is what refuses the connection
+        "--inh-caps", "+dac_override", "--ambient-caps", "+dac_override",
+    ]
+    result = subprocess.run(
+        [*as_nobody, PTYMUX, "-S", mux.socket, "ls"], env=mux.env, capture_output=True,
+        text=True, timeout=10, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 1
+    assert _one_line(result.stderr) == (
+        "ptymux: access denied: this server belongs to uid 0, you are uid 65534"
+    )
+    # Pointed at our socket directory, the client itself refuses a directory not its own.
+    plain = subprocess.run(
+        [*as_nobody, PTYMUX, "ls"],
+        env=mux.env, capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
+    )
+    assert plain.returncode == 1
+    assert "is owned by uid 0, not you (uid 65534)" in _one_line(plain.stderr)
+    assert mux.run("ls").stdout.startswith("mine:")
+
+
+def _raw_connect(mux: Mux) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    sock.connect(mux.socket)
+    return sock
+
+
+def _read_replies(sock: socket.socket) -> list[p.Message]:
+    decoder = p.FrameDecoder()
+    messages: list[p.Message] = []
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return messages
+        messages += decoder.messages(data)
+
+
+def _frame(obj: object) -> bytes:
+    payload = msgpack.packb(obj, use_bin_type=True)
+    return struct.pack(">I", len(payload)) + payload
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"GET / HTTP/1.1\r\n\r\n",  # reads as an oversized frame
+        struct.pack(">I", p.MAX_FRAME + 1),  # oversized, refused before buffering
+        struct.pack(">I", 3) + b"\xc1\xc1\xc1",  # not msgpack
+        _frame([1, 2, 3]),  # not a map
+        _frame({"t": "hello", "version": 1}) + _frame({"t": "nope"}),  # unknown kind
+        _frame({"t": "hello", "version": 1}) + _frame({"t": "resize", "cols": -1, "rows": 5}),
+        _frame({"t": "hello", "version": 1})
+        + _frame({"t": "new", "argv": "sh", "cwd": "/", "env": {}, "cols": 1, "rows": 1}),
+        _frame({"t": "ls"}),  # unknown kind before hello
+        _frame({"t": "list"}),  # valid kind, but no hello first
+        _frame({"t": "hello", "version": 99}),  # another protocol version
+    ],
+)
+def test_garbage_on_the_socket_leaves_the_server_serving(mux: Mux, garbage: bytes) -> None:
+    mux.run("new", "-d", "-s", "victim", "--", "sh", "-c", "echo alive; sleep 60", check=True)
+    sock = _raw_connect(mux)
+    sock.sendall(garbage)
+    replies = _read_replies(sock)  # the server closes the connection
+    sock.close()
+    assert isinstance(replies[-1], p.Error)
+    assert replies[-1].message
+    assert mux.run("ls").stdout.startswith("victim:")
+    assert "alive" in mux.run("capture", "-t", "victim").stdout
+
+
+def test_a_client_that_vanishes_mid_frame_harms_nobody(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "victim", "--", "sleep", "60", check=True)
+    for _ in range(5):
+        sock = _raw_connect(mux)
+        sock.sendall(_frame({"t": "hello", "version": 1})[:5])
+        sock.close()
+    time.sleep(0.1)
+    assert mux.run("ls").stdout.startswith("victim:")

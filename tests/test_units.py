@@ -1,0 +1,160 @@
+"""Fast unit tests of the pure pieces: framing and validation, detach keys, config."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ptymux import protocol as p
+from ptymux.client.keys import DetachMatcher
+from ptymux.config import ConfigError, describe_keys, load, parse_detach_keys
+
+# --- protocol -----------------------------------------------------------------------------
+
+SAMPLES: list[p.Message] = [
+    p.Hello(version=1, pid=42),
+    p.NewSession(argv=["sh", "-c", "x"], cwd="/", env={"A": "b"}, cols=80, rows=24,
+                 name="n", history=10, detached=True),
+    p.Attach(cols=1, rows=1, target=None),
+    p.Input(data=b"\x00\xff"),
+    p.Resize(cols=p.MAX_COLS, rows=p.MAX_ROWS),
+    p.Detach(),
+    p.ListSessions(),
+    p.KillSession(target="x"),
+    p.KillServer(),
+    p.Capture(target="t", start=-5, end=3, escapes=True, join=True),
+    p.Ok(),
+    p.Error(message="bad"),
+    p.Created(id=3, name="x"),
+    p.Attached(id=3, name="x"),
+    p.Output(data=b"hello"),
+    p.Exited(id=1, name="y", status=None, signal=9),
+    p.Detached(id=1, name="y"),
+    p.SessionList(sessions=[p.SessionInfo(0, "a", "sh", 80, 24, 1.5, 1, 99)]),
+    p.CaptureResult(text="x\n"),
+]
+
+
+@pytest.mark.parametrize("msg", SAMPLES, ids=lambda m: m.KIND)
+def test_every_message_round_trips(msg: p.Message) -> None:
+    frame = p.encode(msg)
+    assert p.FrameDecoder().messages(frame) == [msg]
+
+
+def test_frames_split_anywhere_reassemble() -> None:
+    stream = b"".join(p.encode(m) for m in SAMPLES)
+    for step in (1, 3, 7, 1000):
+        decoder = p.FrameDecoder()
+        got: list[p.Message] = []
+        for i in range(0, len(stream), step):
+            got += decoder.messages(stream[i : i + step])
+        assert got == SAMPLES
+
+
+def test_oversized_frame_is_refused_from_its_header() -> None:
+    with pytest.raises(p.ProtocolError, match="exceeds the limit"):
+        p.FrameDecoder().feed(struct.pack(">I", p.MAX_FRAME + 1))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"t": "resize", "cols": 0, "rows": 5},
+        {"t": "resize", "cols": True, "rows": 5},  # bool is not an int here
+        {"t": "resize", "cols": 5},
+        {"t": "resize", "cols": 5, "rows": 5, "extra": 1},
+        {"t": "input", "data": "text, not bytes"},
+        {"t": "new", "argv": ["sh"], "cwd": "/", "env": {"A": 1}, "cols": 1, "rows": 1},
+        {"t": 5},
+        {"t": "sessions", "sessions": [{"id": -1}]},
+    ],
+)
+def test_invalid_fields_are_refused(raw: dict[str, object]) -> None:
+    import msgpack
+
+    with pytest.raises(p.ProtocolError):
+        p.decode(msgpack.packb(raw, use_bin_type=True))
+
+
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_never_escape_as_other_errors(data: bytes) -> None:
+    try:
+        p.FrameDecoder().messages(data)
+    except p.ProtocolError:
+        pass
+
+
+# --- detach keys --------------------------------------------------------------------------
+
+CP, CQ = b"\x10", b"\x11"
+
+
+def feed_bytewise(keys: bytes, typed: bytes) -> tuple[bytes, bool]:
+    matcher = DetachMatcher(keys)
+    out = b""
+    for i in range(len(typed)):
+        got, detach = matcher.feed(typed[i : i + 1])
+        out += got
+        if detach:
+            return out, True
+    return out, False
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        (b"abc", (b"abc", False)),
+        (CP + CQ, (b"", True)),
+        (b"ab" + CP + CQ, (b"ab", True)),
+        (CP + b"x", (CP + b"x", False)),
+        (CP, (b"", False)),  # held back, no timeout
+        (CP + CP, (CP, False)),  # one literal Ctrl-P
+        (CP + CP + CP + CQ, (CP, True)),  # after a literal, a fresh sequence detaches
+        (CP + CP + b"x", (CP + b"x", False)),
+    ],
+)
+def test_detach_matcher(typed: bytes, expected: tuple[bytes, bool]) -> None:
+    assert feed_bytewise(CP + CQ, typed) == expected
+    assert DetachMatcher(CP + CQ).feed(typed) == expected  # same in one read
+
+
+def test_detach_matcher_three_keys() -> None:
+    keys = b"\x01bc"
+    assert feed_bytewise(keys, b"\x01bc") == (b"", True)
+    assert feed_bytewise(keys, b"\x01bx") == (b"\x01bx", False)
+
+
+def test_parse_detach_keys() -> None:
+    assert parse_detach_keys("ctrl-p,ctrl-q") == CP + CQ
+    assert parse_detach_keys("ctrl-a,d") == b"\x01d"
+    assert parse_detach_keys("ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_,DEL") == bytes(
+        [0, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x7F]
+    )
+    assert parse_detach_keys("CTRL-P") == CP
+    assert describe_keys(CP + CQ) == "Ctrl-P Ctrl-Q"
+    for bad in ("", "ctrl-", "ctrl-1", "ab", "ctrl-p,,ctrl-q", "é"):
+        with pytest.raises(ConfigError, match="detach key"):
+            parse_detach_keys(bad)
+
+
+def test_config_file(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pathlib
+
+    path = pathlib.Path(str(tmp_path)) / "c.toml"
+    monkeypatch.setenv("PTYMUX_CONFIG", str(path))
+    assert load().detach_keys == "ctrl-p,ctrl-q"
+    path.write_text('detach_keys = "ctrl-a,d"\nhistory = 10\nterm = "screen"\n')
+    cfg = load()
+    assert (cfg.detach_keys, cfg.history, cfg.term) == ("ctrl-a,d", 10, "screen")
+    path.write_text('detach_keys = "ctrl-zz"\n')
+    with pytest.raises(ConfigError, match="ctrl-zz"):
+        load()
+    path.write_text("colour = 1\n")
+    with pytest.raises(ConfigError, match="unknown key 'colour'"):
+        load()
+    path.write_text("history = 'x'\n")
+    with pytest.raises(ConfigError, match="history must be an integer"):
+        load()
