@@ -107,3 +107,31 @@ def test_session_environment(mux: Mux) -> None:
     capture = mux.run("capture", "-t", "env", check=True).stdout
     pid = mux.server_pid()
     assert f"T=xterm-256color P={mux.socket},{pid},0" in capture
+
+
+def test_sequences_that_crash_pyte_do_not_kill_the_session(mux: Mux) -> None:
+    # Each of these makes stock pyte raise from feed(); the session must shrug them off.
+    nasty = r"\033[10;D\033[4;X\033[?6n\033[?4m" + "\u3042B\rX" + r"\033[>4;2m"
+    mux.run("new", "-d", "-s", "n", "--", "sh", "-c",
+            f"printf 'before\\n{nasty}\\nafter\\n'; sleep 60", check=True)
+    wait_until(lambda: "after" in mux.run("capture", "-t", "n").stdout, what="'after'")
+    capture = mux.run("capture", "-t", "n").stdout
+    assert capture.startswith("before\n")
+    term = mux.spawn("attach", "-t", "n")
+    term.wait_for("after")
+    assert mux.run("ls").stdout.startswith("n:")
+
+
+def test_attach_without_target_takes_the_most_recent(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "old", "--", "sh", "-c", "echo OLD; sleep 60", check=True)
+    mux.run("new", "-d", "-s", "young", "--", "sh", "-c", "echo YOUNG; sleep 60", check=True)
+    term = mux.spawn("attach")
+    term.wait_for("YOUNG")
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    term = mux.spawn("attach", "-t", "old")
+    term.wait_for("OLD")
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    term = mux.spawn("attach")  # "old" is now the most recently used
+    term.wait_for("OLD")
