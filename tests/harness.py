@@ -173,7 +173,7 @@ class Mux:
             LANG="C.UTF-8",
             SHELL="/bin/sh",
         )
-        self.terminals: list[Terminal] = []
+        self.terminals: list[Terminal | TmuxTerminal] = []
 
     @property
     def socket(self) -> str:
@@ -192,6 +192,16 @@ class Mux:
     def spawn(self, *args: str, cols: int = 80, rows: int = 24,
               env: dict[str, str] | None = None) -> Terminal:
         term = Terminal([PTYMUX, *args], env or self.env, cols, rows, cwd=self.root)
+        self.terminals.append(term)
+        return term
+
+    def tmux(self, *args: str, cols: int = 80, rows: int = 24) -> TmuxTerminal:
+        """``ptymux ARGS`` running in a tmux pane that plays the user's terminal."""
+        return self.tmux_direct(PTYMUX, *args, cols=cols, rows=rows)
+
+    def tmux_direct(self, *argv: str, cols: int = 80, rows: int = 24) -> TmuxTerminal:
+        """A program straight in a tmux pane: the reference for what ptymux should show."""
+        term = TmuxTerminal(self, list(argv), cols, rows)
         self.terminals.append(term)
         return term
 
@@ -245,3 +255,81 @@ class Mux:
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
         return leaked
+
+
+TMUX_STATE = (
+    "#{alternate_on} #{cursor_x} #{cursor_y} #{cursor_flag} #{keypad_cursor_flag}"
+    " #{keypad_flag} #{mouse_any_flag} #{mouse_button_flag} #{mouse_all_flag}"
+    " #{mouse_standard_flag} #{mouse_sgr_flag} #{mouse_utf8_flag} #{origin_flag} #{wrap_flag}"
+    " #{insert_flag} #{scroll_region_upper} #{scroll_region_lower}"
+)
+
+
+class TmuxTerminal:
+    """tmux as the user's terminal: an independent emulator whose screen and modes we can
+    read (capture-pane, display -p). Used where pyte cannot serve as the test-side terminal
+    (alternate screen, modes). tmux is a test tool here, never a ptymux dependency."""
+
+    def __init__(self, mux: Mux, argv: list[str], cols: int = 80, rows: int = 24) -> None:
+        self.mux = mux
+        self.sock = os.path.join(mux.root, f"tmux-{len(mux.terminals)}")
+        self.env = dict(mux.env)
+        self.conf = os.path.join(mux.root, "tmux.conf")
+        with open(self.conf, "w") as f:
+            f.write("set -g remain-on-exit on\nset -g status off\n")
+        self._tmux("new-session", "-d", "-x", str(cols), "-y", str(rows), "--", *argv)
+
+    def _tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-S", self.sock, "-f", self.conf, *args], env=self.env,
+            capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"tmux {args[0]} failed: {result.stderr}")
+        return result.stdout
+
+    def keys(self, *keys: str) -> None:
+        self._tmux("send-keys", *keys)
+
+    def literal(self, text: str) -> None:
+        self._tmux("send-keys", "-l", text)
+
+    def paste(self, text: str) -> None:
+        """Paste as a terminal does: bracketed if the program asked for it."""
+        self._tmux("set-buffer", text)
+        self._tmux("paste-buffer", "-p")
+
+    def screen(self, escapes: bool = True) -> str:
+        return self._tmux("capture-pane", "-p", *(["-e"] if escapes else []))
+
+    def text(self) -> str:
+        return self.screen(escapes=False)
+
+    def state(self) -> str:
+        """Modes and cursor of the terminal, as tmux (the terminal) holds them."""
+        return self._tmux("display-message", "-p", TMUX_STATE).strip()
+
+    def title(self) -> str:
+        return self._tmux("display-message", "-p", "#{pane_title}").strip()
+
+    def view(self) -> tuple[str, str]:
+        return self.screen(), self.state()
+
+    def dead(self) -> bool:
+        return self._tmux("display-message", "-p", "#{pane_dead}").strip() == "1"
+
+    def wait_for(self, needle: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        try:
+            wait_until(lambda: needle in self.text(), timeout, repr(needle))
+        except AssertionError:
+            raise AssertionError(
+                f"timed out waiting for {needle!r}; the screen shows:\n{self.text()}"
+            ) from None
+
+    def detach(self) -> None:
+        self.keys("C-p", "C-q")
+        wait_until(self.dead, what="the client to exit")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", self.sock, "kill-server"], env=self.env,
+                       capture_output=True, timeout=10)

@@ -198,4 +198,11 @@ class Connection(asyncio.Protocol):
             self.send(p.Error(error))
             return
         lines = session.model.capture(msg.start, msg.end, msg.escapes, msg.join)
-        self.send(p.CaptureResult(text="".join(line + "\n" for line in lines)))
+        try:
+            frame = p.encode(p.CaptureResult(text="".join(line + "\n" for line in lines)))
+        except p.ProtocolError:
+            self.send(p.Error(f"capture of {len(lines)} lines is too large for one reply;"
+                              " select fewer lines with -S and -E"))
+            return
+        if self.transport is not None and not self.closed:
+            self.transport.write(frame)
