@@ -42,7 +42,22 @@ def wait_until(predicate: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT,
         time.sleep(0.02)
 
 
-class Terminal:
+class _Screen:
+    """What every test-side terminal offers: its text, and waiting for some to appear."""
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def wait_for(self, needle: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        try:
+            wait_until(lambda: needle in self.text(), timeout, repr(needle))
+        except AssertionError:
+            raise AssertionError(
+                f"timed out waiting for {needle!r}; the screen shows:\n{self.text()}"
+            ) from None
+
+
+class Terminal(_Screen):
     """A process in a pty of ``cols`` x ``rows``, its output rendered by a pyte screen."""
 
     def __init__(self, argv: list[str], env: dict[str, str], cols: int = 80, rows: int = 24,
@@ -125,14 +140,6 @@ class Terminal:
                 for y in range(self.screen.lines)
             )
             return cells, (self.screen.cursor.x, self.screen.cursor.y)
-
-    def wait_for(self, needle: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        try:
-            wait_until(lambda: needle in self.text(), timeout, repr(needle))
-        except AssertionError:
-            raise AssertionError(
-                f"timed out waiting for {needle!r}; the screen shows:\n{self.text()}"
-            ) from None
 
     def wait_raw(self, needle: bytes, timeout: float = DEFAULT_TIMEOUT) -> None:
         def seen() -> bool:
@@ -265,7 +272,7 @@ TMUX_STATE = (
 )
 
 
-class TmuxTerminal:
+class TmuxTerminal(_Screen):
     """tmux as the user's terminal: an independent emulator whose screen and modes we can
     read (capture-pane, display -p). Used where pyte cannot serve as the test-side terminal
     (alternate screen, modes). tmux is a test tool here, never a ptymux dependency."""
@@ -317,14 +324,6 @@ class TmuxTerminal:
 
     def dead(self) -> bool:
         return self._tmux("display-message", "-p", "#{pane_dead}").strip() == "1"
-
-    def wait_for(self, needle: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        try:
-            wait_until(lambda: needle in self.text(), timeout, repr(needle))
-        except AssertionError:
-            raise AssertionError(
-                f"timed out waiting for {needle!r}; the screen shows:\n{self.text()}"
-            ) from None
 
     def detach(self) -> None:
         self.keys("C-p", "C-q")
