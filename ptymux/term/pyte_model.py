@@ -1,5 +1,9 @@
 """pyte behind the ScreenModel interface, with its failures contained.
 
+Not the default (see ``vt_model.py``): selected with ``PTYMUX_EMULATOR=pyte``, and kept as
+the baseline that benchmarks (``bench/emulators.py``, ``tests/term/bench_term.py``) compare
+against. It has no alternate screen and restores no modes on redraw.
+
 pyte raises on some inputs (``ESC[10;D``, ``CSI ? 6 n`` …); a session must survive all of
 them, so every parser step and every draw is guarded: the offending byte is skipped and the
 stream carries on.

@@ -1,0 +1,52 @@
+"""Strip the terminal queries the server answers itself from the stream sent to clients.
+
+The model (fed the unfiltered bytes) answers DA1, DA2, DSR 5/6, DECRQM and XTVERSION through
+``take_replies()``; forwarding them too would make every attached client answer as well.
+"""
+
+from __future__ import annotations
+
+import re
+
+# DA1 (CSI c, CSI 0 c), DA2 (CSI > c, CSI > 0 c), DSR (CSI 5 n, CSI 6 n, CSI ? 6 n),
+# DECRQM (CSI ? n $ p, CSI n $ p), XTVERSION (CSI > q, CSI > 0 q).
+_QUERY = re.compile(rb"\x1b\[(?:>?0?c|[56]n|\?6n|\??[0-9]+\$p|>0?q)")
+# What a query cut short at the end of a read can look like so far.
+_PARTIAL = re.compile(rb"\x1b(?:\[(?:[>?]?[0-9]*\$?)?)?")
+_TAIL = 24  # only this many trailing bytes are looked at for a partial query
+
+
+class QueryFilter:
+    """Stateful: a query split across two reads is still removed. Only an incomplete
+    trailing escape sequence that could still become a query is held back (a few bytes)."""
+
+    __slots__ = ("_held",)
+
+    def __init__(self) -> None:
+        self._held = b""
+
+    def feed(self, data: bytes) -> bytes:
+        """The bytes to forward to clients: ``data`` (after anything held back) with the
+        queries removed, minus a possibly incomplete query at its end."""
+        if self._held:
+            data = self._held + data
+            self._held = b""
+        if b"\x1b" not in data:
+            return data
+        if _QUERY.search(data) is not None:
+            data = _QUERY.sub(b"", data)
+        i = data.rfind(b"\x1b", max(len(data) - _TAIL, 0))
+        if i >= 0 and _PARTIAL.fullmatch(data, i) is not None:
+            self._held = data[i:]
+            return data[:i]
+        return data
+
+    def flush(self) -> bytes:
+        """Release whatever is held back (the stream paused mid-sequence)."""
+        held, self._held = self._held, b""
+        return held
+
+    @property
+    def pending(self) -> bool:
+        """Whether bytes are being held back."""
+        return bool(self._held)

@@ -1,0 +1,280 @@
+"""Terminal state -> bytes: the full redraw, the detach sequence, and capture.
+
+``redraw`` assumes nothing about the receiving terminal (it may have been left in another
+session's alternate screen, with a scroll region, odd modes...): it resets what matters,
+paints the main screen, then, when the program is in the alternate screen, switches to it
+the way the program did and paints that, so that leaving the alternate screen later shows
+the right main screen. Rows that soft-wrapped are painted through their last column so that
+the client's terminal knows them as wrapped too.
+"""
+
+from __future__ import annotations
+
+from ptymux.term.vt import (
+    ACS,
+    DEFAULT,
+    FLAG_MODES,
+    MOUSE_ENCODINGS,
+    MOUSE_MODES,
+    HistLine,
+    Pen,
+    Row,
+    SavedCursor,
+    Terminal,
+    cell_text,
+    erase_pen,
+    pen_escape,
+    pen_sgr,
+)
+
+_PREAMBLE = (
+    "\x1b[?1049l"  # out of any alternate screen
+    "\x1b[>4m"  # modifyOtherKeys off (before the SGR reset, for terminals reading it as SGR 4)
+    "\x1b[r\x1b[?6l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, newline
+    "\x1b[0m\x1b(B\x1b)B\x0f"  # pen, charsets
+    "\x1b[H\x1b[2J"
+)
+_CLEAR = "\x1b[r\x1b[?6l\x1b[0m\x1b(B\x1b)B\x0f\x1b[H\x1b[2J"
+
+
+def _flag(mode: int, on: bool) -> str:
+    return f"\x1b[?{mode}{'h' if on else 'l'}"
+
+
+def _switch(cur: Pen, p: Pen) -> str:
+    """From pen ``cur`` to pen ``p`` while painting (G0 carries the DEC graphics)."""
+    out = ""
+    if (cur.flags ^ p.flags) & ACS:
+        out = "\x1b(0" if p.flags & ACS else "\x1b(B"
+    if pen_sgr(cur) != pen_sgr(p):
+        out += pen_escape(p)
+    return out
+
+
+def _paint(t: Terminal, buf: list[Row], out: list[str]) -> None:
+    """Paint ``buf`` onto a cleared screen, full margins, autowrap on, default pen."""
+    cols = t.cols
+    last_row = len(buf) - 1
+    cur = DEFAULT
+    cont = False  # the previous row wrapped: the cursor waits at its end
+    for y, row in enumerate(buf):
+        chars, pens = row.chars, row.pens
+        wrapped = row.wrapped and y < last_row
+        el_pen: Pen | None = None
+        if wrapped:
+            end = cols
+        else:
+            end = cols
+            while end and chars[end - 1] == " " and pens[end - 1] == DEFAULT:
+                end -= 1
+            if end == cols:
+                p = pens[end - 1]
+                if chars[end - 1] == " " and erase_pen(p) == p:
+                    # A run of erased cells with a background colour: paint it with EL.
+                    while end and chars[end - 1] == " " and pens[end - 1] == p:
+                        end -= 1
+                    el_pen = p
+        if cont:
+            end = max(end, 1)
+        elif end or el_pen is not None:
+            out.append(f"\x1b[{y + 1}H")
+        else:
+            continue
+        for x in range(end):
+            p = pens[x]
+            if p != cur:
+                out.append(_switch(cur, p))
+                cur = p
+            out.append(chars[x])
+        if el_pen is not None:
+            if el_pen != cur:
+                out.append(_switch(cur, el_pen))
+                cur = el_pen
+            out.append("\x1b[K")
+        cont = wrapped
+    out.append(_switch(cur, DEFAULT))
+
+
+def _margins(t: Terminal) -> str:
+    if t.top == 0 and t.bottom == t.rows - 1:
+        return "\x1b[r"
+    return f"\x1b[{t.top + 1};{t.bottom + 1}r"
+
+
+def _cup(t: Terminal, x: int, y: int, origin: bool) -> str:
+    if origin:
+        y = max(y - t.top, 0)
+    return f"\x1b[{y + 1};{x + 1}H"
+
+
+def _charsets(g0: str, g1: str, gl: int) -> str:
+    return f"\x1b({g0}\x1b){g1}" + ("\x0e" if gl else "\x0f")
+
+
+def _slot(s: SavedCursor) -> str:
+    """Put the terminal in the state a DECSC saved. Margins must be the full screen, where
+    origin-relative and absolute positions agree (the saved position may lie outside the
+    current margins)."""
+    return (
+        _flag(6, s.origin)
+        + f"\x1b[{s.y + 1};{s.x + 1}H"
+        + pen_escape(s.pen)
+        + _charsets(s.g0, s.g1, s.gl)
+    )
+
+
+def redraw(t: Terminal) -> str:
+    out = [_PREAMBLE]
+    _paint(t, t.main, out)
+    out.append(_slot(t.saved_main))
+    if t.in_alt:
+        if t.alt_mode == 1049:
+            out.append("\x1b[?1049h")
+        else:
+            out.append(f"\x1b7\x1b[?{t.alt_mode}h")
+        out.append(_CLEAR)
+        _paint(t, t.alt, out)
+        out.append(_slot(t.saved_alt))
+    out.append("\x1b7\x1b[?6l")
+    # Tab stops (HTS at each).
+    out.append("\x1b[3g")
+    for stop in sorted(t.tabs):
+        out.append(f"\x1b[{stop + 1}G\x1bH")
+    # Cursor; a pending wrap is rebuilt by writing the last cell again.
+    buf = t.buf
+    out.append(_margins(t))
+    out.append(_flag(6, t.origin))
+    if t.pending and t.autowrap:
+        x = t.cols - 1
+        row = buf[t.y]
+        if row.chars[x] == "" and x:
+            x -= 1
+        out.append(_cup(t, x, t.y, t.origin))
+        p = row.pens[x]
+        out.append(("\x1b(0" if p.flags & ACS else "") + pen_escape(p))
+        out.append(row.chars[x])
+        out.append("\x1b(B")
+    else:
+        out.append(_cup(t, t.x, t.y, t.origin))
+    out.append(pen_escape(t.pen))
+    out.append(_charsets(t.g[0], t.g[1], t.gl))
+    # Modes.
+    out.append(_flag(7, t.autowrap))
+    out.append("\x1b[4h" if t.insert else "\x1b[4l")
+    out.append("\x1b[20h" if t.lnm else "\x1b[20l")
+    for mode in FLAG_MODES:
+        out.append(_flag(mode, mode in t.flags))
+    for mode in MOUSE_MODES:
+        out.append(_flag(mode, False))
+    if t.mouse:
+        out.append(_flag(t.mouse, True))
+    for mode in MOUSE_ENCODINGS:
+        out.append(_flag(mode, False))
+    if t.mouse_enc:
+        out.append(_flag(t.mouse_enc, True))
+    out.append("\x1b=" if t.keypad else "\x1b>")
+    out.append(f"\x1b[{t.cursor_style} q")
+    for resource, value in sorted(t.modify_keys.items()):
+        out.append(f"\x1b[>{resource};{value}m")
+    if t.title or t.icon:
+        if t.title == t.icon:
+            out.append(f"\x1b]0;{t.title}\x1b\\")
+        else:
+            out.append(f"\x1b]1;{t.icon}\x1b\\\x1b]2;{t.title}\x1b\\")
+    out.append(_flag(25, t.cursor_visible))
+    return "".join(out)
+
+
+def leave(t: Terminal) -> str:
+    full = t.top == 0 and t.bottom == t.rows - 1
+    if not t.in_alt and full and not t.origin:
+        return ""
+    x, y = t.x, t.y
+    out = []
+    if t.in_alt:
+        out.append(f"\x1b[?{t.alt_mode}l")
+        if t.alt_mode == 1049:
+            x, y = t.saved_main.x, t.saved_main.y
+    out.append(f"\x1b[?6l\x1b[r\x1b[{y + 1};{x + 1}H")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------
+# capture
+
+
+def _row_text(row: Row, escapes: bool, trim: bool) -> str:
+    chars, pens = row.chars, row.pens
+    end = len(chars)
+    if trim:
+        if escapes:
+            while end and chars[end - 1] == " " and pens[end - 1] == DEFAULT:
+                end -= 1
+        else:
+            return "".join([cell_text(c, p) for c, p in zip(chars, pens, strict=True)]).rstrip(" ")
+    if not escapes:
+        return "".join([cell_text(c, p) for c, p in zip(chars[:end], pens, strict=False)])
+    out: list[str] = []
+    cur = DEFAULT
+    for x in range(end):
+        p = pens[x]
+        if p != cur:
+            out.append(pen_escape(p))
+            cur = p
+        out.append(cell_text(chars[x], p))
+    if cur != DEFAULT:
+        out.append("\x1b[0m")
+    return "".join(out)
+
+
+def _hist_text(line: HistLine, escapes: bool, trim: bool) -> str:
+    if not escapes:
+        return line.text.rstrip(" ") if trim else line.text
+    if not line.spans:
+        return line.text
+    out: list[str] = []
+    start = 0
+    cur = DEFAULT
+    for end, pen in line.spans:
+        if pen != cur:
+            out.append(pen_escape(pen))
+            cur = pen
+        out.append(line.text[start:end])
+        start = end
+    if cur != DEFAULT:
+        out.append("\x1b[0m")
+    return "".join(out)
+
+
+def capture(
+    t: Terminal,
+    start: int | None = None,
+    end: int | None = None,
+    escapes: bool = False,
+    join: bool = False,
+) -> list[str]:
+    history = t.history if t.history_limit else ()
+    nh = len(history)
+    first = 0 if start is None else start
+    last = t.rows - 1 if end is None else end
+    if last < first:
+        first, last = last, first
+    first = max(first, -nh)
+    last = min(last, t.rows - 1)
+    lines: list[str] = []
+    acc = ""
+    for i in range(first, last + 1):
+        if i < 0:
+            hline = history[nh + i]
+            wrapped = join and hline.wrapped
+            acc += _hist_text(hline, escapes, not wrapped)
+        else:
+            row = t.buf[i]
+            wrapped = join and row.wrapped
+            acc += _row_text(row, escapes, not wrapped)
+        if not wrapped:
+            lines.append(acc)
+            acc = ""
+    if acc:
+        lines.append(acc.rstrip(" ") if not escapes else acc)
+    return lines
