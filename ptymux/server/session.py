@@ -18,12 +18,14 @@ from typing import Protocol
 from ptymux.protocol import MAX_DATA, Message, Output, SessionInfo
 from ptymux.server.ptyproc import PtyProcess
 from ptymux.term import ScreenModel, create_model
+from ptymux.term.queries import QueryFilter
 
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1 << 16
 INPUT_HIGH_WATER = 1 << 18  # pending keyboard bytes before clients stop being read
 KILL_GRACE = 3.0  # seconds between SIGHUP and SIGKILL on kill-session
+HELD_FLUSH = 0.005  # seconds a partial escape sequence may wait for the rest of it
 
 
 class Attachment(Protocol):
@@ -65,6 +67,8 @@ class Session:
         self._reading = False
         self._eof = False
         self._kill_timer: asyncio.TimerHandle | None = None
+        self._queries = QueryFilter()
+        self._flush_timer: asyncio.TimerHandle | None = None
         self.model: ScreenModel = create_model(cols, rows, history)
         self.process = PtyProcess(argv, cwd, env, cols, rows)
         self._set_reading(True)
@@ -99,14 +103,28 @@ class Session:
         self._output(data)
 
     def _output(self, data: bytes) -> None:
+        """Forward first, then update the model. Terminal queries are stripped from what
+        clients get and answered from the model, so a program gets exactly one answer
+        however many clients are attached."""
         if self.clients:
+            self._broadcast(self._queries.feed(data))
+            if self._queries.pending and self._flush_timer is None:
+                self._flush_timer = self._loop.call_later(HELD_FLUSH, self._flush_held)
+        self.model.feed(data)
+        replies = self.model.take_replies()
+        if replies:
+            self.write(replies)
+
+    def _broadcast(self, data: bytes) -> None:
+        if data:
             frame = Output(data)
             for client in self.clients:
                 client.send(frame)
-        self.model.feed(data)
-        replies = self.model.take_replies()
-        if replies and not self.clients:
-            self.write(replies)
+
+    def _flush_held(self) -> None:
+        """The program paused in the middle of an escape sequence: send what we held."""
+        self._flush_timer = None
+        self._broadcast(self._queries.flush())
 
     def _drain(self) -> None:
         """Read what the program wrote before it exited, without blocking."""
@@ -162,6 +180,8 @@ class Session:
 
     def attach(self, client: Attachment, cols: int, rows: int) -> None:
         """Add a client: size the session to it (tmux's ``latest``) and send a full redraw."""
+        if not self.clients:
+            self._queries = QueryFilter()  # what it held while nobody watched is in the redraw
         self.clients.append(client)
         self.last_used = time.monotonic()
         self.resize(cols, rows)
@@ -217,8 +237,9 @@ class Session:
 
     def _end(self) -> None:
         self.ended = True
-        if self._kill_timer is not None:
-            self._kill_timer.cancel()
+        for timer in (self._kill_timer, self._flush_timer):
+            if timer is not None:
+                timer.cancel()
         if self._reading:
             self._loop.remove_reader(self.process.master)
             self._reading = False

@@ -1,0 +1,158 @@
+"""Faithful redraw, end to end: a late attacher sees exactly what an attached one sees.
+
+tmux plays the user's terminal here (an emulator independent of ours), so the screen, the
+attributes, the cursor and the modes a client ends up with can be read back and compared.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+from harness import HELPERS, Mux, TmuxTerminal, wait_until
+
+pytestmark = pytest.mark.skipif(not shutil.which("tmux"), reason="tmux plays the terminal")
+
+
+def _settle(term: TmuxTerminal, marker: str) -> tuple[str, str]:
+    term.wait_for(marker)
+    last = None
+    for _ in range(100):  # the view stops changing
+        view = term.view()
+        if view == last:
+            return view
+        last = view
+        time.sleep(0.05)
+    return term.view()
+
+
+# Byte streams that exercise what a redraw must carry. Each ends with a marker line.
+SCRIPTS = {
+    "colours": r"printf '\033[1mbold\033[22m \033[2mdim\033[22m \033[3mital\033[23m "
+    r"\033[4munder\033[24m \033[5mblink\033[25m \033[7mrev\033[27m \033[8mhid\033[28m "
+    r"\033[9mstrike\033[29m\n\033[31mred \033[91mbright \033[38;5;208m208 "
+    r"\033[38;2;10;200;30mtrue \033[48;5;22mbg22 \033[48;2;1;2;3mbgtrue\033[0m\nMARK'",
+    "wide": r"printf '\344\275\240\345\245\275 wide \360\237\230\200 e\314\201 "
+    r"\033(0lqqk\033(B\nMARK'",
+    "modes": r"printf '\033[?1h\033=\033[?1002h\033[?1006h\033[?1004h\033[?2004h"
+    r"\033[4h\033[?25l\033[5 q\033]2;the title\007\033[3;20r\033[?6h\033[2;4HMARK'",
+    "autowrap": r"printf '\033[?7lMARK\033[?7h'",
+    "alternate": r"printf 'main screen text\n\033[?1049h\033[2J\033[Halt screen\n"
+    r"\033[32mgreen\033[0m MARK'",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_late_attach_matches_a_terminal_that_saw_everything(mux: Mux, name: str) -> None:
+    script = SCRIPTS[name] + "; sleep 60"
+    reference = mux.tmux_direct("sh", "-c", script)
+    expected = _settle(reference, "MARK")
+    mux.run("new", "-d", "-s", name, "--", "sh", "-c", script, check=True)
+    wait_until(lambda: "MARK" in mux.run("capture", "-t", name).stdout, what="MARK")
+    late = mux.tmux("attach", "-t", name)
+    assert _settle(late, "MARK") == expected
+    assert late.title() == reference.title()
+
+
+def test_vim_survives_detach_and_reattach(mux: Mux) -> None:
+    if not shutil.which("vim"):
+        pytest.skip("vim is not installed")
+    path = os.path.join(mux.root, "file.txt")
+    with open(path, "w") as f:
+        f.write("".join(f"line {i}\n" for i in range(1, 60)))
+    first = mux.tmux("new", "-s", "ed", "--", "sh")
+    first.wait_for("$")
+    first.literal("echo before-vim\r")
+    shell_view = _settle(first, "before-vim\n$")
+    vim = f"vim -u NONE -i NONE -N -n -c 'set mouse=a' {path}"
+    first.literal(vim + "\r")
+    first.wait_for("line 1")
+    first.literal("jjjl")
+    wait_until(lambda: first.state().split()[1:3] == ["1", "3"], what="vim's cursor to move")
+    in_vim = _settle(first, "line 20")
+    first.detach()
+    # The user's terminal is left clean: main screen, cursor visible, every mode off.
+    state = first.state().split()
+    clean = ["0", None, None, "1", "0", "0", "0", "0", "0", "0", "0", "0", "0", "1", "0", "0",
+             "23"]
+    assert [v if c is not None else None for v, c in zip(state, clean, strict=True)] == clean
+    assert "[detached (from session ed)]" in first.text()
+
+    second = mux.tmux("attach", "-t", "ed")
+    wait_until(lambda: second.view() == in_vim, what="vim's screen and modes after re-attach")
+    y = int(second.state().split()[2])
+    second.keys("Down")
+    wait_until(lambda: int(second.state().split()[2]) == y + 1, what="Down to move the cursor")
+    second.keys("Up")
+    wait_until(lambda: int(second.state().split()[2]) == y, what="Up to move the cursor")
+    second.literal(":q\r")
+    # As in xterm: the main screen as it was before vim, plus the prompt that follows it.
+    expected = ["$ echo before-vim", "before-vim", f"$ {vim}", "$"]
+    wait_until(lambda: second.text().rstrip("\n").split("\n") == expected,
+               what="the shell's screen after vim")
+    assert second.state().split()[:3] == ["0", "2", "3"]
+    assert shell_view[0].rstrip("\n").split("\n") == expected[:2] + ["$"]
+
+
+def test_less_survives_detach_and_reattach(mux: Mux) -> None:
+    if not shutil.which("less"):
+        pytest.skip("less is not installed")
+    path = os.path.join(mux.root, "file.txt")
+    with open(path, "w") as f:
+        f.write("".join(f"\033[3{i % 8}mrow {i}\033[0m\n" for i in range(1, 200)))
+    first = mux.tmux("new", "-s", "pager", "--", "less", "-R", path)
+    before = _settle(first, "row 20")
+    first.detach()
+    second = mux.tmux("attach", "-t", "pager")
+    wait_until(lambda: second.view() == before, what="less's screen after re-attach")
+    second.keys("Space")
+    second.wait_for("row 30")
+
+
+def test_bracketed_paste_works_after_reattach(mux: Mux) -> None:
+    keys = os.path.join(HELPERS, "show_keys.py")
+    mux.run("new", "-d", "-s", "paste", "--", "sh", "-c",
+            f"printf '\\033[?2004h'; exec {sys.executable} {keys}", check=True)
+    term = mux.tmux("attach", "-t", "paste")
+    term.wait_for("ready")
+    term.paste("hi")
+    term.wait_for("got:")
+    assert "1b5b3230307e" + "6869" + "1b5b3230317e" in term.text().replace("\ngot:", "")
+
+
+def _answers(text: str) -> str:
+    for line in text.splitlines():
+        if line.startswith("answers:"):
+            return line[len("answers:"):]
+    return ""
+
+
+# DA1, DA2, cursor position (row 3, col 5), DECRQM ?25 (set), XTVERSION: one of each.
+def _check_one_answer_each(answers: str) -> None:
+    raw = bytes.fromhex(answers)
+    assert raw.count(b"\x1b[?") >= 2, raw  # DA1 and DECRQM
+    assert raw.count(b"c") == 2, raw  # DA1 + DA2 (each ends in 'c'), once each
+    assert raw.count(b"\x1b[3;5R") == 1, raw
+    assert raw.count(b"\x1b[?25;1$y") == 1, raw
+    assert raw.count(b"\x1bP>|") == 1, raw
+
+
+def test_queries_answered_once_with_no_client(mux: Mux) -> None:
+    helper = os.path.join(HELPERS, "queries.py")
+    mux.run("new", "-d", "-s", "q", "--", sys.executable, helper, check=True)
+    wait_until(lambda: "end" in mux.run("capture", "-t", "q").stdout, what="the answers")
+    _check_one_answer_each(_answers(mux.run("capture", "-t", "q").stdout))
+
+
+@pytest.mark.parametrize("clients", [1, 3])
+def test_queries_answered_once_with_clients(mux: Mux, clients: int) -> None:
+    helper = os.path.join(HELPERS, "queries.py")
+    mux.run("new", "-d", "-s", "q", "--", sys.executable, helper, "1.5", check=True)
+    terms = [mux.tmux("attach", "-t", "q") for _ in range(clients)]
+    for term in terms:
+        term.wait_for("end")
+    _check_one_answer_each(_answers(mux.run("capture", "-t", "q").stdout))
