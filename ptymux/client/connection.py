@@ -49,7 +49,19 @@ class Connection:
         try:
             self.sock.sendall(p.encode(msg))
         except OSError as e:
-            raise ClientError(f"lost connection to the server: {e.strerror or e}") from None
+            # The server may have refused us and closed first: its reason beats EPIPE.
+            refusal = self._parting_error()
+            raise ClientError(refusal or f"lost connection to the server: {e.strerror or e}"
+                              ) from None
+
+    def _parting_error(self) -> str | None:
+        try:
+            while select.select([self.sock], [], [], 0.5)[0] and self.read_available():
+                pass
+        except ClientError:
+            pass
+        errors = [m for m in self._inbox if isinstance(m, p.Error)]
+        return errors[0].message if errors else None
 
     def receive(self, timeout: float | None = REPLY_TIMEOUT) -> p.Message:
         """The next message; raises ClientError on EOF, garbage or timeout."""
