@@ -65,6 +65,9 @@ class Connection(asyncio.Protocol):
         except p.ProtocolError as e:
             log.info("bad frame from a client: %s", e)
             self.fail(f"protocol error: {e}")
+        except Exception as e:  # a bug of ours: lose this connection, not the server
+            log.exception("error serving a client")
+            self.fail(f"internal error: {type(e).__name__}: {e}; see the server log")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

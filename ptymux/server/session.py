@@ -110,8 +110,12 @@ class Session:
             self._broadcast(self._queries.feed(data))
             if self._queries.pending and self._flush_timer is None:
                 self._flush_timer = self._loop.call_later(HELD_FLUSH, self._flush_held)
-        self.model.feed(data)
-        replies = self.model.take_replies()
+        try:
+            self.model.feed(data)
+            replies = self.model.take_replies()
+        except Exception:  # the model promises not to raise; the session must not trust it
+            log.exception("session %s: emulator error", self.id)
+            return
         if replies:
             self.write(replies)
 
@@ -185,7 +189,11 @@ class Session:
         self.clients.append(client)
         self.last_used = time.monotonic()
         self.resize(cols, rows)
-        redraw = self.model.redraw()
+        try:
+            redraw = self.model.redraw()
+        except Exception:
+            log.exception("session %s: redraw failed; sending a blank screen", self.id)
+            redraw = b"\x1b[0m\x1b[H\x1b[2J"
         for start in range(0, len(redraw), MAX_DATA):
             client.send(Output(redraw[start : start + MAX_DATA]))
 
