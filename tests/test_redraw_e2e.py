@@ -156,3 +156,37 @@ def test_queries_answered_once_with_clients(mux: Mux, clients: int) -> None:
     for term in terms:
         term.wait_for("end")
     _check_one_answer_each(_answers(mux.run("capture", "-t", "q").stdout))
+
+
+CLEAN_STATE = ["0", None, None, "1", "0", "0", "0", "0", "0", "0", "0", "0", "0", "1", "0",
+               "0", "23"]
+
+
+def _is_clean(state: str) -> bool:
+    values = state.split()
+    return [v if c is not None else None for v, c in zip(values, CLEAN_STATE, strict=True)
+            ] == CLEAN_STATE
+
+
+def test_terminal_is_clean_after_the_program_dies_in_the_alternate_screen(mux: Mux) -> None:
+    script = (r"printf 'kept\n\033[?1049h\033[?1h\033=\033[?1000h\033[?25l\033[5;10r\033[?6h"
+              r"in alt'; sleep 0.5; kill -9 $$")
+    term = mux.tmux("new", "--", "sh", "-c", script)
+    wait_until(term.dead, what="the client to exit")
+    assert term.exit_code() == 128 + 9
+    assert _is_clean(term.state())
+    assert term.text().startswith("kept\n")
+    assert "[exited (session 0, signal SIGKILL)]" in term.text()
+
+
+def test_random_bytes_do_not_kill_the_session(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "noise", "--", "sh", "-c",
+            # after the noise: cancel any open sequence or string, then reset the terminal
+            r"head -c 300000 /dev/urandom; printf '\030\033\\\033c'; echo SURVIVED; sleep 60",
+            check=True)
+    wait_until(lambda: "SURVIVED" in mux.run("capture", "-t", "noise").stdout, timeout=30,
+               what="the session to get through the noise")
+    term = mux.tmux("attach", "-t", "noise")
+    term.wait_for("SURVIVED")
+    term.detach()
+    assert mux.run("ls").stdout.startswith("noise:")
