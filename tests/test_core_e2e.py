@@ -135,3 +135,13 @@ def test_attach_without_target_takes_the_most_recent(mux: Mux) -> None:
     assert term.wait_exit() == 0
     term = mux.spawn("attach")  # "old" is now the most recently used
     term.wait_for("OLD")
+
+
+def test_a_flood_reaches_the_client_and_the_screen_catches_up(mux: Mux) -> None:
+    term = mux.spawn("new", "-s", "flood", "--", "sh", "-c", "seq 1 300000; echo END; sleep 60")
+    term.wait_for("END", timeout=30)
+    assert term.lines()[-3:-1] == ["300000", "END"]
+    capture = mux.run("capture", "-t", "flood", check=True).stdout.split("\n")
+    assert capture[21:23] == ["300000", "END"]
+    late = mux.spawn("attach", "-t", "flood")
+    wait_until(lambda: late.lines()[21:23] == ["300000", "END"], what="the late screen")

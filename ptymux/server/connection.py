@@ -89,7 +89,7 @@ class Connection(asyncio.Protocol):
             self.transport.write(p.encode(msg))
 
     def session_ended(self, session: Session) -> None:
-        self.send(p.Output(session.model.leave()))
+        self.send(p.Output(session.screen().leave()))
         status, sig = session.exit_status
         self.send(p.Exited(id=session.id, name=session.name, status=status, signal=sig))
         self.session = None
@@ -177,7 +177,7 @@ class Connection(asyncio.Protocol):
             self.send(p.Error("not attached"))
             return
         self._leave_session()
-        self.send(p.Output(session.model.leave()))
+        self.send(p.Output(session.screen().leave()))
         self.send(p.Detached(id=session.id, name=session.name))
 
     def on_ListSessions(self, msg: p.ListSessions) -> None:
@@ -200,7 +200,7 @@ class Connection(asyncio.Protocol):
         if session is None:
             self.send(p.Error(error))
             return
-        lines = session.model.capture(msg.start, msg.end, msg.escapes, msg.join)
+        lines = session.screen().capture(msg.start, msg.end, msg.escapes, msg.join)
         try:
             frame = p.encode(p.CaptureResult(text="".join(line + "\n" for line in lines)))
         except p.ProtocolError:

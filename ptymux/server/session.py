@@ -1,7 +1,9 @@
 """One session: a program in a pty, its virtual screen, and the clients attached to it.
 
-Output flows pty -> attached clients (raw, first) -> emulator model. The model is only read
-when a client needs a full redraw or someone captures the screen.
+Output flows pty -> attached clients (raw, first) -> emulator model. Live output never waits
+for the model: bytes the model has not seen yet wait in a backlog that it works through in
+slices between reads, and anything that reads the model (a redraw, a capture, a resize)
+first lets it catch up (``screen()``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ READ_SIZE = 1 << 16
 INPUT_HIGH_WATER = 1 << 18  # pending keyboard bytes before clients stop being read
 KILL_GRACE = 3.0  # seconds between SIGHUP and SIGKILL on kill-session
 HELD_FLUSH = 0.005  # seconds a partial escape sequence may wait for the rest of it
+MODEL_SLICE = 1 << 16  # bytes fed to the model per event-loop turn
+MAX_BACKLOG = 32 << 20  # output the model may lag behind before the pty is paused
 
 
 class Attachment(Protocol):
@@ -69,11 +73,16 @@ class Session:
         self._kill_timer: asyncio.TimerHandle | None = None
         self._queries = QueryFilter()
         self._flush_timer: asyncio.TimerHandle | None = None
-        self.model: ScreenModel = create_model(cols, rows, history)
+        self._backlog = bytearray()  # output the model has not seen yet
+        self._feeding: asyncio.Handle | None = None
+        self._model: ScreenModel = create_model(cols, rows, history)
         self.process = PtyProcess(argv, cwd, env, cols, rows)
         self._set_reading(True)
 
     # --- output -------------------------------------------------------------------------
+
+    def _update_reading(self) -> None:
+        self._set_reading(not self._paused_clients and len(self._backlog) < MAX_BACKLOG)
 
     def _set_reading(self, on: bool) -> None:
         on = on and not self._eof and not self.ended
@@ -103,21 +112,45 @@ class Session:
         self._output(data)
 
     def _output(self, data: bytes) -> None:
-        """Forward first, then update the model. Terminal queries are stripped from what
-        clients get and answered from the model, so a program gets exactly one answer
+        """Forward first, then (soon) update the model. Terminal queries are stripped from
+        what clients get and answered from the model, so a program gets exactly one answer
         however many clients are attached."""
         if self.clients:
             self._broadcast(self._queries.feed(data))
             if self._queries.pending and self._flush_timer is None:
                 self._flush_timer = self._loop.call_later(HELD_FLUSH, self._flush_held)
+        self._backlog += data
+        if self._feeding is None:
+            self._feeding = self._loop.call_soon(self._feed_slice)
+        if len(self._backlog) >= MAX_BACKLOG:
+            self._update_reading()
+
+    def _feed_slice(self) -> None:
+        """Let the model work through one slice of the backlog, then yield to the loop."""
+        self._feeding = None
+        self._feed_model(MODEL_SLICE)
+        if self._backlog and not self.ended:
+            self._feeding = self._loop.call_soon(self._feed_slice)
+        elif not self._reading:
+            self._update_reading()
+
+    def _feed_model(self, limit: int) -> None:
+        chunk = bytes(self._backlog[:limit])
+        del self._backlog[:limit]
         try:
-            self.model.feed(data)
-            replies = self.model.take_replies()
+            self._model.feed(chunk)
+            replies = self._model.take_replies()
         except Exception:  # the model promises not to raise; the session must not trust it
             log.exception("session %s: emulator error", self.id)
             return
         if replies:
             self.write(replies)
+
+    def screen(self) -> ScreenModel:
+        """The model, caught up with every byte of output so far."""
+        while self._backlog:
+            self._feed_model(len(self._backlog))
+        return self._model
 
     def _broadcast(self, data: bytes) -> None:
         if data:
@@ -190,7 +223,7 @@ class Session:
         self.last_used = time.monotonic()
         self.resize(cols, rows)
         try:
-            redraw = self.model.redraw()
+            redraw = self.screen().redraw()
         except Exception:
             log.exception("session %s: redraw failed; sending a blank screen", self.id)
             redraw = b"\x1b[0m\x1b[H\x1b[2J"
@@ -210,7 +243,7 @@ class Session:
             self._paused_clients.add(id(client))
         else:
             self._paused_clients.discard(id(client))
-        self._set_reading(not self._paused_clients)
+        self._update_reading()
 
     def resize(self, cols: int, rows: int) -> None:
         if (cols, rows) == (self.cols, self.rows) or self.ended:
@@ -220,7 +253,7 @@ class Session:
             self.process.resize(cols, rows)
         except OSError as e:
             log.warning("session %s: resize failed: %s", self.id, e)
-        self.model.resize(cols, rows)
+        self.screen().resize(cols, rows)  # the backlog was written for the old size
 
     # --- ending -------------------------------------------------------------------------
 
@@ -245,7 +278,7 @@ class Session:
 
     def _end(self) -> None:
         self.ended = True
-        for timer in (self._kill_timer, self._flush_timer):
+        for timer in (self._kill_timer, self._flush_timer, self._feeding):
             if timer is not None:
                 timer.cancel()
         if self._reading:
