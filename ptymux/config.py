@@ -7,9 +7,7 @@ else ``~/.config/ptymux/config.toml``. Every key is optional; see docs/configura
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 DEFAULT_TERM = "xterm-256color"
@@ -20,8 +18,7 @@ class ConfigError(Exception):
     """A bad config file or option value; the message names the bad part."""
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     detach_keys: str = DEFAULT_DETACH_KEYS
     term: str = DEFAULT_TERM
     history: int = DEFAULT_HISTORY
@@ -40,16 +37,21 @@ def load() -> Config:
     path = config_path()
     try:
         with open(path, "rb") as f:
-            raw: dict[str, Any] = tomllib.load(f)
+            import tomllib  # only when there is a file to parse
+
+            try:
+                raw: dict[str, Any] = tomllib.load(f)
+            except tomllib.TOMLDecodeError as e:
+                raise ConfigError(f"config file {path}: {e}") from None
     except FileNotFoundError:
         return Config()
-    except (OSError, tomllib.TOMLDecodeError) as e:
+    except OSError as e:
         raise ConfigError(f"config file {path}: {e}") from None
-    known = {f.name: f.type for f in fields(Config)}
+    known = {name: type(default) for name, default in Config._field_defaults.items()}
     for key, value in raw.items():
         if key not in known:
             raise ConfigError(f"config file {path}: unknown key {key!r}")
-        want = int if known[key] in (int, "int") else str
+        want = known[key]
         if type(value) is not want:
             kind = "an integer" if want is int else "a string"
             raise ConfigError(f"config file {path}: {key} must be {kind}")

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class PathError(Exception):
     """The socket location is unusable; the message says what to do."""
 
 
-@dataclass(frozen=True)
-class ServerPaths:
+class ServerPaths(NamedTuple):
     socket: str
     lock: str
     log: str

@@ -6,15 +6,16 @@ of msgpack: a map whose ``"t"`` key names the message kind. Frames work over any
 (a Unix socket today, an SSH stdio proxy later). See docs/protocol.md.
 
 Every frame from a peer is untrusted: the length is checked before anything is buffered, and
-each message is validated field by field into a dataclass, or rejected with ProtocolError.
+each message is validated field by field into a typed message, or rejected with
+ProtocolError. Messages are NamedTuples rather than dataclasses: every ptymux command imports
+this module, and NamedTuples cost a fraction of the start-up time.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, NamedTuple, TypeAlias
 
 import msgpack
 
@@ -34,25 +35,16 @@ class ProtocolError(Exception):
 # --- messages ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Message:
-    KIND: ClassVar[str] = ""
-
-
-@dataclass(frozen=True)
-class Hello(Message):
+class Hello(NamedTuple):
     """First frame in each direction. The server refuses a different protocol version."""
 
-    KIND: ClassVar[str] = "hello"
     version: int
     pid: int = 0
 
 
-@dataclass(frozen=True)
-class NewSession(Message):
+class NewSession(NamedTuple):
     """Create a session; unless ``detached``, the connection is attached to it at once."""
 
-    KIND: ClassVar[str] = "new"
     argv: list[str]
     cwd: str
     env: dict[str, str]
@@ -63,57 +55,51 @@ class NewSession(Message):
     detached: bool = False
 
 
-@dataclass(frozen=True)
-class Attach(Message):
+class Attach(NamedTuple):
     """Attach this connection to a session (``target`` None: the most recently used)."""
 
-    KIND: ClassVar[str] = "attach"
     cols: int
     rows: int
     target: str | None = None
 
 
-@dataclass(frozen=True)
-class Input(Message):
+class Input(NamedTuple):
     """Keyboard bytes for the attached session's pty."""
 
-    KIND: ClassVar[str] = "input"
     data: bytes
 
 
-@dataclass(frozen=True)
-class Resize(Message):
-    KIND: ClassVar[str] = "resize"
+class Resize(NamedTuple):
+    """The client's terminal changed size."""
+
     cols: int
     rows: int
 
 
-@dataclass(frozen=True)
-class Detach(Message):
-    KIND: ClassVar[str] = "detach"
+class Detach(NamedTuple):
+    """Leave the attached session; it keeps running."""
 
 
-@dataclass(frozen=True)
-class ListSessions(Message):
-    KIND: ClassVar[str] = "list"
+
+class ListSessions(NamedTuple):
+    """Ask for every session (answered with SessionList)."""
 
 
-@dataclass(frozen=True)
-class KillSession(Message):
-    KIND: ClassVar[str] = "kill"
+
+class KillSession(NamedTuple):
+    """End a session (SIGHUP, then SIGKILL after a grace period)."""
+
     target: str
 
 
-@dataclass(frozen=True)
-class KillServer(Message):
-    KIND: ClassVar[str] = "kill-server"
+class KillServer(NamedTuple):
+    """End every session and the server."""
 
 
-@dataclass(frozen=True)
-class Capture(Message):
+
+class Capture(NamedTuple):
     """Ask for a session's screen as text (tmux ``capture-pane -p`` meanings for start/end)."""
 
-    KIND: ClassVar[str] = "capture"
     target: str | None = None
     start: int | None = None
     end: int | None = None
@@ -124,61 +110,56 @@ class Capture(Message):
 # server -> client
 
 
-@dataclass(frozen=True)
-class Ok(Message):
-    KIND: ClassVar[str] = "ok"
+class Ok(NamedTuple):
+    """The request was done."""
 
 
-@dataclass(frozen=True)
-class Error(Message):
+
+class Error(NamedTuple):
     """A request failed; ``message`` is one line meant for the user."""
 
-    KIND: ClassVar[str] = "error"
     message: str
 
 
-@dataclass(frozen=True)
-class Created(Message):
-    KIND: ClassVar[str] = "created"
+class Created(NamedTuple):
+    """A session was created."""
+
     id: int
     name: str
 
 
-@dataclass(frozen=True)
-class Attached(Message):
-    KIND: ClassVar[str] = "attached"
+class Attached(NamedTuple):
+    """This connection is now attached; a full redraw follows as output."""
+
     id: int
     name: str
 
 
-@dataclass(frozen=True)
-class Output(Message):
+class Output(NamedTuple):
     """Bytes for the client's terminal: a redraw or the session's live output."""
 
-    KIND: ClassVar[str] = "output"
     data: bytes
 
 
-@dataclass(frozen=True)
-class Exited(Message):
+class Exited(NamedTuple):
     """The attached session's program ended (``signal`` set if a signal killed it)."""
 
-    KIND: ClassVar[str] = "exited"
     id: int
     name: str
     status: int | None = None
     signal: int | None = None
 
 
-@dataclass(frozen=True)
-class Detached(Message):
-    KIND: ClassVar[str] = "detached"
+class Detached(NamedTuple):
+    """Answer to Detach."""
+
     id: int
     name: str
 
 
-@dataclass(frozen=True)
-class SessionInfo:
+class SessionInfo(NamedTuple):
+    """One session as ``ls`` shows it."""
+
     id: int
     name: str
     command: str
@@ -189,16 +170,23 @@ class SessionInfo:
     pid: int
 
 
-@dataclass(frozen=True)
-class SessionList(Message):
-    KIND: ClassVar[str] = "sessions"
-    sessions: list[SessionInfo] = field(default_factory=list)
+class SessionList(NamedTuple):
+    """Answer to ListSessions."""
+
+    sessions: list[SessionInfo]
 
 
-@dataclass(frozen=True)
-class CaptureResult(Message):
-    KIND: ClassVar[str] = "captured"
+class CaptureResult(NamedTuple):
+    """Answer to Capture: the selected rows, each ending in a newline."""
+
     text: str
+
+
+Message: TypeAlias = (
+    Hello | NewSession | Attach | Input | Resize | Detach | ListSessions | KillSession
+    | KillServer | Capture | Ok | Error | Created | Attached | Output | Exited | Detached
+    | SessionList | CaptureResult
+)
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -328,7 +316,33 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     CaptureResult: {"text": _str},
 }
 
-KINDS: dict[str, type[Message]] = {cls.KIND: cls for cls in _FIELDS}
+KINDS: dict[str, type[Message]] = {
+    "hello": Hello,
+    "new": NewSession,
+    "attach": Attach,
+    "input": Input,
+    "resize": Resize,
+    "detach": Detach,
+    "list": ListSessions,
+    "kill": KillSession,
+    "kill-server": KillServer,
+    "capture": Capture,
+    "ok": Ok,
+    "error": Error,
+    "created": Created,
+    "attached": Attached,
+    "output": Output,
+    "exited": Exited,
+    "detached": Detached,
+    "sessions": SessionList,
+    "captured": CaptureResult,
+}
+_KIND_OF: dict[type, str] = {cls: kind for kind, cls in KINDS.items()}
+
+
+def kind_of(msg: Message) -> str:
+    """The wire name of a message's kind (``"hello"``, ``"output"`` …)."""
+    return _KIND_OF[type(msg)]
 
 
 def _build(cls: Any, fields: dict[str, Check], raw: Any) -> Any:
@@ -354,10 +368,17 @@ def _build(cls: Any, fields: dict[str, Check], raw: Any) -> Any:
 # --- framing ------------------------------------------------------------------------------
 
 
+def _plain(value: Any) -> Any:
+    """Nested messages (the sessions of a listing) as maps."""
+    if type(value) is list:
+        return [v._asdict() if isinstance(v, SessionInfo) else v for v in value]
+    return value
+
+
 def encode(msg: Message) -> bytes:
     """One complete frame (header + payload) for ``msg``."""
-    body = asdict(msg)
-    body["t"] = msg.KIND
+    body = {k: _plain(v) for k, v in msg._asdict().items()}
+    body["t"] = _KIND_OF[type(msg)]
     payload: bytes = msgpack.packb(body, use_bin_type=True)
     if len(payload) > MAX_FRAME:
         raise ProtocolError(f"message too large ({len(payload)} bytes)")

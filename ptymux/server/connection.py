@@ -137,7 +137,7 @@ class Connection(asyncio.Protocol):
             return
         handler = getattr(self, "on_" + type(msg).__name__, None)
         if handler is None:
-            self.fail(f"protocol error: unexpected message {msg.KIND!r}")
+            self.fail(f"protocol error: unexpected message {p.kind_of(msg)!r}")
             return
         handler(msg)
 
