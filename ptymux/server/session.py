@@ -12,6 +12,7 @@ import asyncio
 import errno
 import logging
 import os
+import select
 import shlex
 import time
 from collections.abc import Callable
@@ -29,6 +30,10 @@ INPUT_HIGH_WATER = 1 << 18  # pending keyboard bytes before clients stop being r
 KILL_GRACE = 3.0  # seconds between SIGHUP and SIGKILL on kill-session
 HELD_FLUSH = 0.005  # seconds a partial escape sequence may wait for the rest of it
 MODEL_SLICE = 1 << 16  # bytes fed to the model per event-loop turn
+MODEL_DELAY = 0.002  # seconds output waits before the model sees it: floods come in ~4 KiB
+#                      reads, and the model works best on (and skips most of) large batches
+DEFER_LIMIT = 4 << 20  # while more output waits in the pty, the model may lag this much
+SKIP_MIN = 1 << 18  # backlog from which looking for lines to skip is worth a scan
 MAX_BACKLOG = 32 << 20  # output the model may lag behind before the pty is paused
 
 
@@ -74,7 +79,7 @@ class Session:
         self._queries = QueryFilter()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._backlog = bytearray()  # output the model has not seen yet
-        self._feeding: asyncio.Handle | None = None
+        self._feeding: asyncio.Handle | asyncio.TimerHandle | None = None
         self._model: ScreenModel = create_model(cols, rows, history)
         self.process = PtyProcess(argv, cwd, env, cols, rows)
         self._set_reading(True)
@@ -107,6 +112,8 @@ class Session:
             # Every slave fd is closed: the program is gone or going. Wait for SIGCHLD.
             self._eof = True
             self._set_reading(False)
+            if self._backlog and self._feeding is None:
+                self._feeding = self._loop.call_soon(self._feed_slice)
             self.check_exit()
             return
         self._output(data)
@@ -121,18 +128,47 @@ class Session:
                 self._flush_timer = self._loop.call_later(HELD_FLUSH, self._flush_held)
         self._backlog += data
         if self._feeding is None:
-            self._feeding = self._loop.call_soon(self._feed_slice)
+            self._feeding = self._loop.call_later(MODEL_DELAY, self._feed_slice)
         if len(self._backlog) >= MAX_BACKLOG:
             self._update_reading()
 
     def _feed_slice(self) -> None:
-        """Let the model work through one slice of the backlog, then yield to the loop."""
+        """Let the model work through one slice of the backlog, then yield to the loop.
+
+        While a flood is still arriving (the pty is readable again), the model waits, up
+        to DEFER_LIMIT: reading and forwarding come first, and a larger backlog lets the
+        model skip the lines that scroll away unseen (``ScreenModel.skip``)."""
         self._feeding = None
+        if self.ended:
+            return
+        if self._reading and len(self._backlog) < DEFER_LIMIT and self._pty_readable():
+            self._feeding = self._loop.call_later(MODEL_DELAY, self._feed_slice)
+            return
+        self._skip_backlog()
         self._feed_model(MODEL_SLICE)
-        if self._backlog and not self.ended:
+        if self._backlog:
             self._feeding = self._loop.call_soon(self._feed_slice)
         elif not self._reading:
             self._update_reading()
+
+    def _pty_readable(self) -> bool:
+        try:
+            return bool(select.select([self.process.master], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
+
+    def _skip_backlog(self) -> None:
+        if len(self._backlog) < SKIP_MIN:
+            return
+        try:
+            consumed = self._model.skip(self._backlog)
+            replies = self._model.take_replies()
+        except Exception:
+            log.exception("session %s: emulator error while skipping", self.id)
+            return
+        del self._backlog[:consumed]
+        if replies:
+            self.write(replies)
 
     def _feed_model(self, limit: int) -> None:
         chunk = bytes(self._backlog[:limit])
@@ -148,6 +184,7 @@ class Session:
 
     def screen(self) -> ScreenModel:
         """The model, caught up with every byte of output so far."""
+        self._skip_backlog()
         while self._backlog:
             self._feed_model(len(self._backlog))
         return self._model

@@ -16,10 +16,35 @@ class ScreenModel(ABC):
 
     cols: int
     rows: int
+    history_limit: int
 
     @abstractmethod
     def feed(self, data: bytes) -> None:
         """Consume program output. Must contain every emulator error and keep going."""
+
+    def skip(self, data: bytes | bytearray) -> int:
+        """Consume a prefix of a large ``data`` backlog cheaply, when its lines would scroll
+        out of the history anyway (see ``skip.py``); return how many bytes were consumed.
+        The caller feeds the rest. The result equals feeding the consumed bytes."""
+        from ptymux.term.skip import plan_skip
+
+        first = data.find(b"\n") + 1
+        if not first or first == len(data):
+            return 0
+        # Rows the model holds plus rows a cut can leave half overwritten, plus a margin.
+        plan = plan_skip(data, first, self.history_limit + 2 * self.rows + 1)
+        if plan is None:
+            return 0
+        self.feed(bytes(data[:first]))  # may set a scroll region: check after it
+        if not self._may_skip():
+            return first
+        cut, pen = plan
+        self.feed(pen)
+        return cut
+
+    def _may_skip(self) -> bool:
+        """Whether lines scroll the whole screen (no scroll region): skipping needs that."""
+        return False
 
     @abstractmethod
     def resize(self, cols: int, rows: int) -> None:

@@ -110,6 +110,7 @@ class PyteModel(ScreenModel):
     def __init__(self, cols: int, rows: int, history: int = 2000) -> None:
         self.cols = cols
         self.rows = rows
+        self.history_limit = max(history, 0)
         self._screen = _SafeScreen(cols, rows, history)
         self._stream = _SafeStream(self._screen)
 
@@ -191,6 +192,9 @@ class PyteModel(ScreenModel):
             out.append(f"\x1b[0;{pen}m")
         out.append("\x1b[?25l" if screen.cursor.hidden else "\x1b[?25h")
         return "".join(out).encode("utf-8", "replace")
+
+    def _may_skip(self) -> bool:
+        return self._screen.margins is None
 
     def leave(self) -> bytes:
         screen = self._screen

@@ -235,7 +235,7 @@ def _hist_text(line: HistLine, escapes: bool, trim: bool) -> str:
     out: list[str] = []
     start = 0
     cur = DEFAULT
-    for end, pen in line.spans:
+    for end, pen in line.runs():
         if pen != cur:
             out.append(pen_escape(pen))
             cur = pen

@@ -17,7 +17,7 @@ import codecs
 import re
 import unicodedata
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -261,11 +261,18 @@ def blank_row(cols: int, pen: Pen = DEFAULT) -> Row:
 
 class HistLine(NamedTuple):
     """A row that scrolled off: its text (trailing default blanks trimmed), its pen runs as
-    (end offset in ``text``, pen) pairs (empty when all default), and its wrap flag."""
+    one flat tuple ``(end, pen, end, pen, ...)`` of end offsets in ``text`` and pens (empty
+    when all default), and its wrap flag. Flat, because history is most of a session's
+    memory: pens are shared and small offsets are cached ints, so a run costs 16 bytes."""
 
     text: str
-    spans: tuple[tuple[int, Pen], ...]
+    spans: tuple[int | Pen, ...]
     wrapped: bool
+
+    def runs(self) -> Iterator[tuple[int, Pen]]:
+        """The (end offset, pen) pairs."""
+        spans = self.spans
+        return zip(spans[::2], spans[1::2], strict=True)  # type: ignore[arg-type]
 
 
 def compact(row: Row) -> HistLine:
@@ -277,7 +284,7 @@ def compact(row: Row) -> HistLine:
         if p0 == DEFAULT:
             return HistLine(text if row.wrapped else text.rstrip(" "), (), row.wrapped)
         text = cell_text(text, p0)
-        return HistLine(text, ((len(text), p0),), row.wrapped)
+        return HistLine(text, (len(text), p0), row.wrapped)
     end = len(chars)
     text = "".join(chars)
     if not row.wrapped:  # a wrapped row keeps its trailing blanks: they join the next
@@ -293,30 +300,30 @@ def compact(row: Row) -> HistLine:
     if len(text) == end:  # one character per cell: offsets are cell indices
         breaks = [x for x in range(1, end) if pens[x] != pens[x - 1]]
         breaks.append(end)
-        spans1 = tuple((b, pens[b - 1]) for b in breaks)
-        if any(p.flags & ACS for _, p in spans1):
+        runs = [(b, pens[b - 1]) for b in breaks]
+        if any(p.flags & ACS for _, p in runs):
             start = 0
             parts = []
-            for b, p in spans1:
+            for b, p in runs:
                 parts.append(cell_text(text[start:b], p))
                 start = b
             text = "".join(parts)
-        return HistLine(text, spans1, row.wrapped)
-    spans: list[tuple[int, Pen]] = []
+        return HistLine(text, tuple(v for run in runs for v in run), row.wrapped)
+    spans: list[int | Pen] = []
     texts: list[str] = []
     offset = 0
     cur = p0
     for x in range(end):
         p = pens[x]
         if p != cur:
-            spans.append((offset, cur))
+            spans += (offset, cur)
             cur = p
         ch = chars[x]
         if p.flags & ACS:
             ch = ch.translate(DEC_GRAPHICS)
         texts.append(ch)
         offset += len(ch)
-    spans.append((offset, cur))
+    spans += (offset, cur)
     return HistLine("".join(texts), tuple(spans), row.wrapped)
 
 

@@ -14,6 +14,7 @@ class VtModel(ScreenModel):
         self.term = Terminal(cols, rows, history)
         self.cols = self.term.cols
         self.rows = self.term.rows
+        self.history_limit = self.term.history_limit
 
     @property
     def errors(self) -> int:
@@ -25,6 +26,10 @@ class VtModel(ScreenModel):
             self.term.feed(data)
         except Exception:
             self.term.errors += 1
+
+    def _may_skip(self) -> bool:
+        t = self.term
+        return t.top == 0 and t.bottom == t.rows - 1
 
     def flush(self) -> None:
         """Give up waiting for the rest of an incomplete escape sequence."""

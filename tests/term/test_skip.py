@@ -1,0 +1,86 @@
+"""Skipping a flood's scrolled-away lines must leave exactly the state full feeding leaves."""
+
+from __future__ import annotations
+
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from vtstate import diff, snapshot
+
+from ptymux.term.pyte_model import PyteModel
+from ptymux.term.skip import plan_skip
+from ptymux.term.vt_model import VtModel
+
+TEXT = st.text(alphabet="abc XYZ01\t\u3042\u00e9e\u0301", max_size=40)
+SGR = st.sampled_from(["\x1b[0m", "\x1b[m", "\x1b[1;31m", "\x1b[38;5;208m", "\x1b[4:3m",
+                       "\x1b[48;2;1;2;3m", "\x1b[7m", "\x1b[22;39m"])
+OTHER = st.sampled_from(["\x1b[H", "\x1b]2;title\x07", "\x1b(0", "\x1b(B", "\x0e", "\x0f",
+                         "\x1b[5;10r", "\x1b[r", "\x1b[6n", "\x1b[?1049h", "\x1b[?1049l",
+                         "\x1b[2J", "\x08", "\x07", "\n", "\x1b[3A", "\x1b"])
+# Mostly lines of text and SGR, as in a flood; sometimes anything else.
+PLAIN = st.lists(st.one_of(TEXT, SGR), max_size=5).map("".join)
+LINE = st.one_of(PLAIN, PLAIN, PLAIN, PLAIN,
+                 st.lists(st.one_of(TEXT, SGR, OTHER), max_size=6).map("".join))
+
+
+def _feed_with_skip(model: VtModel | PyteModel, data: bytes) -> int:
+    consumed = model.skip(data)
+    model.feed(data[consumed:])
+    return consumed
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(st.tuples(LINE, st.integers(0, 9).map(bool)), min_size=1, max_size=150),
+    cols=st.integers(5, 30),
+    rows=st.integers(2, 8),
+    history=st.integers(0, 15),
+    prefix=LINE,
+    repeat=st.integers(1, 30),
+)
+def test_skip_equals_feeding_everything(
+    lines: list[tuple[str, bool]], cols: int, rows: int, history: int, prefix: str,
+    repeat: int,
+) -> None:
+    # Flood lines, some with other sequences mixed in; a bare LF where the flag says so.
+    data = "".join(text + ("\r\n" if crlf else "\n") for text, crlf in lines) * repeat
+    stream = (prefix + "\r\n" + data).encode()
+    full = VtModel(cols, rows, history)
+    full.feed(stream)
+    skipped = VtModel(cols, rows, history)
+    if _feed_with_skip(skipped, stream):
+        event("skipped")
+    assert diff(snapshot(full), snapshot(skipped)) == []
+    assert full.capture(-history - 1, rows, escapes=True) == skipped.capture(
+        -history - 1, rows, escapes=True)
+
+
+def test_a_plain_flood_is_mostly_skipped() -> None:
+    lines = b"".join(b"\x1b[3%dmline %d\x1b[0m tail\r\n" % (i % 8, i) for i in range(5000))
+    model = VtModel(80, 24, 100)
+    consumed = model.skip(lines)
+    assert consumed > len(lines) * 0.9
+    model.feed(lines[consumed:])
+    reference = VtModel(80, 24, 100)
+    reference.feed(lines)
+    assert diff(snapshot(reference), snapshot(model)) == []
+    assert model.capture(-100, 23, escapes=True) == reference.capture(-100, 23, escapes=True)
+
+
+def test_nothing_is_skipped_past_a_query_or_inside_a_scroll_region() -> None:
+    flood = b"".join(b"line %d\r\n" % i for i in range(3000))
+    assert plan_skip(b"\x1b[6n" + flood, 4, 100) is not None  # the query is before start
+    assert plan_skip(b"x\r\n" + flood[:100] + b"\x1b[6n" + flood[:1000], 3, 100) is None
+    model = VtModel(80, 24, 100)
+    model.feed(b"\x1b[5;10r")
+    assert model.skip(flood) == len(b"line 0\r\n")  # only the first line, fed as usual
+    pyte = PyteModel(80, 24, 100)
+    assert pyte.skip(flood) > 0
+
+
+def test_pen_crosses_the_cut() -> None:
+    flood = b"\x1b[1;31m" + b"".join(b"line %d\r\n" % i for i in range(3000)) + b"\x1b[4mend"
+    model = VtModel(40, 10, 50)
+    reference = VtModel(40, 10, 50)
+    reference.feed(b"x\r\n" + flood)
+    assert _feed_with_skip(model, b"x\r\n" + flood) > 0
+    assert diff(snapshot(reference), snapshot(model)) == []
