@@ -16,7 +16,6 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections import deque
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import NamedTuple
@@ -25,6 +24,7 @@ from pyte import charsets as _pyte_charsets
 from wcwidth import wcwidth as _wcwidth
 
 from ptymux import __version__
+from ptymux.term.history import History
 
 # ---------------------------------------------------------------------------------------
 # Pens (cell attributes)
@@ -255,6 +255,11 @@ class Row:
         self.wrapped = wrapped
 
 
+# (pen, SGR parameters) -> the pen they give. Shared by every session: pens are immutable,
+# and one cache (with its pens and colour strings) per session would cost ~100 KB each.
+_PEN_AFTER_SGR: dict[tuple[Pen, str], Pen] = {}
+
+
 def blank_row(cols: int, pen: Pen = DEFAULT) -> Row:
     return Row([" "] * cols, [pen] * cols)
 
@@ -447,12 +452,11 @@ class Terminal:
         self.cols = max(cols, 1)
         self.rows = max(rows, 1)
         self.history_limit = max(history, 0)
-        self.history: deque[HistLine] = deque(maxlen=self.history_limit or 1)
+        self.history = History(self.history_limit or 1)
         self.errors = 0
         self.replies: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._held = ""
-        self._sgr_cache: dict[tuple[Pen, str], Pen] = {}
         self.title = ""
         self.icon = ""
         self._title_stack: list[tuple[str, str]] = []
@@ -526,7 +530,7 @@ class Terminal:
         draw = self.draw
         csi = self._csi
         ctl = self._ctl
-        sgr_cache = self._sgr_cache
+        sgr_cache = _PEN_AFTER_SGR
         narrow = self._draw_narrow
         for m in _TOKEN.finditer(s, pos):
             kind = m.lastindex

@@ -1,0 +1,82 @@
+"""Scrollback storage: lines that scrolled off, compressed in blocks.
+
+A history line never changes once it has scrolled off, and it is read only by ``capture``,
+so most of it can sit compressed: every BLOCK lines are pickled and zlib-compressed
+together (pens repeat within a block and pickle shares them). A full 2000-line history of
+coloured text then costs tens of kilobytes instead of most of a megabyte, which is what lets
+a hundred sessions fit in a small server. The newest lines stay uncompressed.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+BLOCK = 128
+
+
+class History:
+    """A bounded sequence of lines with deque-like ``append`` and indexed reads."""
+
+    def __init__(self, maxlen: int) -> None:
+        self.maxlen = max(maxlen, 1)
+        self._blocks: deque[bytes] = deque()  # full blocks of BLOCK lines, oldest first
+        self._first_block = 0  # absolute number of the block at _blocks[0]
+        self._skip = 0  # lines of the first block already dropped
+        self._tail: list[Any] = []  # the newest lines, fewer than BLOCK
+        self._cache: tuple[int, list[Any]] = (-1, [])
+
+    def __len__(self) -> int:
+        return len(self._blocks) * BLOCK - self._skip + len(self._tail)
+
+    def append(self, line: Any) -> None:
+        self._tail.append(line)
+        if len(self._tail) == BLOCK:
+            self._blocks.append(zlib.compress(pickle.dumps(self._tail, 5), 1))
+            self._tail = []
+        excess = len(self) - self.maxlen
+        if excess > 0:
+            self._drop(excess)
+
+    def _drop(self, count: int) -> None:
+        if not self._blocks:
+            del self._tail[:count]
+            return
+        self._skip += count
+        while self._skip >= BLOCK and self._blocks:
+            self._blocks.popleft()
+            self._first_block += 1
+            self._skip -= BLOCK
+        if not self._blocks and self._skip:
+            del self._tail[: self._skip]
+            self._skip = 0
+
+    def clear(self) -> None:
+        self._first_block += len(self._blocks)
+        self._blocks.clear()
+        self._tail = []
+        self._skip = 0
+
+    def _block(self, index: int) -> list[Any]:
+        number = self._first_block + index
+        if self._cache[0] != number:
+            self._cache = (number, pickle.loads(zlib.decompress(self._blocks[index])))
+        return self._cache[1]
+
+    def __getitem__(self, i: int) -> Any:
+        size = len(self)
+        if i < 0:
+            i += size
+        if not 0 <= i < size:
+            raise IndexError("history index out of range")
+        j = i + self._skip
+        if j < len(self._blocks) * BLOCK:
+            return self._block(j // BLOCK)[j % BLOCK]
+        return self._tail[j - len(self._blocks) * BLOCK]
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
