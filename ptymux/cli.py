@@ -63,7 +63,9 @@ def cmd_new(args: argparse.Namespace, paths: ServerPaths) -> int:
             cols, rows = os.get_terminal_size(0)
         except OSError:
             cols, rows = 80, 24
-        cols, rows = min(cols, p.MAX_COLS), min(rows, p.MAX_ROWS)
+        cols, rows = args.cols or cols, args.rows or rows
+        if not (1 <= cols <= p.MAX_COLS and 1 <= rows <= p.MAX_ROWS):
+            raise ClientError(f"-x and -y must be within 1..{p.MAX_COLS} and 1..{p.MAX_ROWS}")
     else:
         _check_nesting(paths)
         cols, rows = _need_terminal()
@@ -174,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     new = add("new", cmd_new, "create a session (and attach to it unless -d)", ("new-session",))
     new.add_argument("-d", dest="detached", action="store_true", help="do not attach")
     new.add_argument("-s", dest="name", metavar="NAME", help="session name (default: its id)")
+    new.add_argument("-x", dest="cols", type=int, metavar="COLS",
+                     help="width of a detached session (default: this terminal's, else 80)")
+    new.add_argument("-y", dest="rows", type=int, metavar="ROWS",
+                     help="height of a detached session (default: this terminal's, else 24)")
     new.add_argument("--history", type=int, metavar="N", help="scrollback lines to keep")
     new.add_argument("--term", metavar="TERM", help="TERM for the program (xterm-256color)")
     new.add_argument("--detach-keys", metavar="SPEC", help=keys_help)

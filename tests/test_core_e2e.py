@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
-from harness import HELPERS, Mux, Terminal, wait_until
+from harness import HELPERS, PTYMUX, Mux, Terminal, wait_until
 
 SHELL = ["--", "sh"]
 
@@ -145,3 +146,26 @@ def test_a_flood_reaches_the_client_and_the_screen_catches_up(mux: Mux) -> None:
     assert capture[21:23] == ["300000", "END"]
     late = mux.spawn("attach", "-t", "flood")
     wait_until(lambda: late.lines()[21:23] == ["300000", "END"], what="the late screen")
+
+
+def test_session_runs_in_the_callers_directory_with_its_shell(mux: Mux) -> None:
+    workdir = os.path.join(mux.root, "work dir")
+    os.mkdir(workdir)
+    env = dict(mux.env, SHELL="/bin/sh", MY_VAR="from-the-caller")
+    result = subprocess.run(
+        [PTYMUX, "new", "-d", "-s", "where"], env=env, cwd=workdir, capture_output=True,
+        text=True, timeout=10, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert mux.run("ls").stdout.startswith("where: /bin/sh ")
+    term = mux.spawn("attach", "-t", "where")
+    term.wait_for("$")
+    term.send('echo "cwd=$(pwd) var=$MY_VAR"\r')
+    term.wait_for(f"cwd={workdir} var=from-the-caller")
+
+
+def test_term_can_be_overridden(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "t", "--term", "screen-256color", "--", "sh", "-c",
+            'echo "TERM=$TERM"; sleep 60', check=True)
+    wait_until(lambda: "TERM=screen-256color" in mux.run("capture", "-t", "t").stdout,
+               what="the TERM we asked for")
