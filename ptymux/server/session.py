@@ -79,6 +79,7 @@ class Session:
         self._queries = QueryFilter()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._backlog = bytearray()  # output the model has not seen yet
+        self._fresh_output = False  # output arrived since the model last looked
         self._feeding: asyncio.Handle | asyncio.TimerHandle | None = None
         self._model: ScreenModel = create_model(cols, rows, history)
         self.process = PtyProcess(argv, cwd, env, cols, rows)
@@ -127,6 +128,7 @@ class Session:
             if self._queries.pending and self._flush_timer is None:
                 self._flush_timer = self._loop.call_later(HELD_FLUSH, self._flush_held)
         self._backlog += data
+        self._fresh_output = True
         if self._feeding is None:
             self._feeding = self._loop.call_later(MODEL_DELAY, self._feed_slice)
         if len(self._backlog) >= MAX_BACKLOG:
@@ -135,13 +137,16 @@ class Session:
     def _feed_slice(self) -> None:
         """Let the model work through one slice of the backlog, then yield to the loop.
 
-        While a flood is still arriving (the pty is readable again), the model waits, up
-        to DEFER_LIMIT: reading and forwarding come first, and a larger backlog lets the
-        model skip the lines that scroll away unseen (``ScreenModel.skip``)."""
+        While a flood is still arriving (output came in during the last MODEL_DELAY, or the
+        pty is readable), the model waits, up to DEFER_LIMIT: reading and forwarding come
+        first, and a larger backlog lets the model skip the lines that scroll away unseen
+        (``ScreenModel.skip``)."""
         self._feeding = None
         if self.ended:
             return
-        if self._reading and len(self._backlog) < DEFER_LIMIT and self._pty_readable():
+        flowing = self._fresh_output or self._pty_readable()
+        self._fresh_output = False
+        if self._reading and len(self._backlog) < DEFER_LIMIT and flowing:
             self._feeding = self._loop.call_later(MODEL_DELAY, self._feed_slice)
             return
         self._skip_backlog()
