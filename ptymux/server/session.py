@@ -101,23 +101,35 @@ class Session:
         self._reading = on
 
     def _on_readable(self) -> None:
-        try:
-            data = os.read(self.process.master, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            if e.errno != errno.EIO:
-                log.warning("session %s: read error %s", self.id, e)
-            data = b""
-        if not data:
+        """Read what the pty holds (it hands out a few KiB per read) up to READ_SIZE, and
+        pass it on as one piece: fewer frames, fewer wake-ups for the clients."""
+        fd = self.process.master
+        chunks: list[bytes] = []
+        size = 0
+        eof = False
+        while size < READ_SIZE:
+            try:
+                chunk = os.read(fd, READ_SIZE - size)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    log.warning("session %s: read error %s", self.id, e)
+                chunk = b""
+            if not chunk:
+                eof = True
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if chunks:
+            self._output(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if eof:
             # Every slave fd is closed: the program is gone or going. Wait for SIGCHLD.
             self._eof = True
             self._set_reading(False)
             if self._backlog and self._feeding is None:
                 self._feeding = self._loop.call_soon(self._feed_slice)
             self.check_exit()
-            return
-        self._output(data)
 
     def _output(self, data: bytes) -> None:
         """Forward first, then (soon) update the model. Terminal queries are stripped from
