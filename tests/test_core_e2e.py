@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from harness import HELPERS, PTYMUX, Mux, Terminal, wait_until
 
@@ -169,3 +171,30 @@ def test_term_can_be_overridden(mux: Mux) -> None:
             'echo "TERM=$TERM"; sleep 60', check=True)
     wait_until(lambda: "TERM=screen-256color" in mux.run("capture", "-t", "t").stdout,
                what="the TERM we asked for")
+
+
+def test_large_input_reaches_the_program_intact(mux: Mux) -> None:
+    out = os.path.join(mux.root, "received")
+    size = 300_000
+    term = mux.spawn("new", "--", "sh", "-c",
+                     f"stty raw -echo; head -c {size} > '{out}'; echo; echo RECEIVED; sleep 60")
+    wait_until(lambda: mux.run("ls").stdout.startswith("0:"), what="the session")
+    time.sleep(0.3)  # let stty run before the flood of keys
+    payload = bytes((i * 7 + i // 251) % 94 + 33 for i in range(size))  # printable, no Ctrl-P
+    for start in range(0, size, 4096):
+        term.send(payload[start : start + 4096])
+    term.wait_for("RECEIVED", timeout=30)
+    with open(out, "rb") as f:
+        assert f.read() == payload
+
+
+def test_client_reports_a_lost_server_and_restores_the_terminal(mux: Mux) -> None:
+    term = mux.spawn("new", "--", "sh")
+    term.wait_for("$")
+    term.send("printf '\\033[?25l'\r")  # hide the cursor, as a program might
+    pid = mux.server_pid()
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    assert term.wait_exit() == 1
+    assert "[lost server (session 0)]" in term.text()
+    assert term.raw.rfind(b"\x1b[?25h") > term.raw.rfind(b"\x1b[?25l")
