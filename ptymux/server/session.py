@@ -21,7 +21,7 @@ from typing import Protocol
 from ptymux.protocol import MAX_DATA, Message, Output, SessionInfo
 from ptymux.server.ptyproc import PtyProcess
 from ptymux.term import ScreenModel, create_model
-from ptymux.term.queries import QueryFilter
+from ptymux.term.queries import QueryFilter, has_query
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class Session:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._backlog = bytearray()  # output the model has not seen yet
         self._fresh_output = False  # output arrived since the model last looked
+        self._urgent = False  # a query waits in the backlog: no deferring
         self._feeding: asyncio.Handle | asyncio.TimerHandle | None = None
         self._model: ScreenModel = create_model(cols, rows, history)
         self.process = PtyProcess(argv, cwd, env, cols, rows)
@@ -141,7 +142,13 @@ class Session:
                 self._flush_timer = self._loop.call_later(HELD_FLUSH, self._flush_held)
         self._backlog += data
         self._fresh_output = True
-        if self._feeding is None:
+        if has_query(data):
+            # A program waits for the answer: let the model reach the query now.
+            self._urgent = True
+            if self._feeding is not None:
+                self._feeding.cancel()
+            self._feeding = self._loop.call_soon(self._feed_slice)
+        elif self._feeding is None:
             self._feeding = self._loop.call_later(MODEL_DELAY, self._feed_slice)
         if len(self._backlog) >= MAX_BACKLOG:
             self._update_reading()
@@ -158,14 +165,16 @@ class Session:
             return
         flowing = self._fresh_output or self._pty_readable()
         self._fresh_output = False
-        if self._reading and len(self._backlog) < DEFER_LIMIT and flowing:
+        if self._reading and len(self._backlog) < DEFER_LIMIT and flowing and not self._urgent:
             self._feeding = self._loop.call_later(MODEL_DELAY, self._feed_slice)
             return
         self._skip_backlog()
         self._feed_model(MODEL_SLICE)
         if self._backlog:
             self._feeding = self._loop.call_soon(self._feed_slice)
-        elif not self._reading:
+            return
+        self._urgent = False
+        if not self._reading:
             self._update_reading()
 
     def _pty_readable(self) -> bool:

@@ -16,6 +16,11 @@ _PARTIAL = re.compile(rb"\x1b(?:\[(?:[>?]?[0-9]*\$?)?)?")
 _TAIL = 24  # only this many trailing bytes are looked at for a partial query
 
 
+def has_query(data: bytes) -> bool:
+    """Whether ``data`` holds a complete query (cheap when it holds no ESC at all)."""
+    return b"\x1b" in data and _QUERY.search(data) is not None
+
+
 class QueryFilter:
     """Stateful: a query split across two reads is still removed. Only an incomplete
     trailing escape sequence that could still become a query is held back (a few bytes)."""
