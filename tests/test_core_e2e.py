@@ -7,10 +7,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+
+import pytest
+from conftest import isolated_mux
 
 from harness import HELPERS, PTYMUX, Mux, Terminal, wait_until
 
 SHELL = ["--", "sh"]
+
+
+@pytest.fixture(params=["vt", "pyte"])
+def mux(request: pytest.FixtureRequest) -> Iterator[Mux]:
+    """The core must work with either emulator model (pyte is the fallback)."""
+    yield from isolated_mux(request.param)
 
 
 def test_detach_and_reattach_shows_the_same_screen(mux: Mux) -> None:
