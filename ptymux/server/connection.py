@@ -89,7 +89,12 @@ class Connection(asyncio.Protocol):
             self.transport.write(p.encode(msg))
 
     def session_ended(self, session: Session) -> None:
-        self.send(p.Output(session.screen().leave()))
+        try:
+            leave = session.screen().leave()
+        except Exception:  # the session is ending either way; the client must hear of it
+            log.exception("session %s: leave() failed", session.id)
+            leave = b""
+        self.send(p.Output(leave))
         status, sig = session.exit_status
         self.send(p.Exited(id=session.id, name=session.name, status=status, signal=sig))
         self.session = None
