@@ -114,6 +114,13 @@ def erase_pen(pen: Pen) -> Pen:
     return p
 
 
+# SGR codes that switch an attribute flag on, and those that switch flags off.
+_SGR_SETS = {1: BOLD, 2: DIM, 3: ITALIC, 5: BLINK, 6: BLINK, 7: REVERSE, 8: HIDDEN, 9: STRIKE,
+             53: OVERLINE}
+_SGR_CLEARS = {22: BOLD | DIM, 23: ITALIC, 25: BLINK, 27: REVERSE, 28: HIDDEN, 29: STRIKE,
+               55: OVERLINE}
+
+
 def _colour_semicolon(code: int, parts: list[str], i: int) -> tuple[str | None, int]:
     """Parse ``38;5;n`` / ``38;2;r;g;b`` style colours; ``parts[i]`` follows the 38."""
     if i >= len(parts):
@@ -187,46 +194,20 @@ def apply_sgr(pen: Pen, params: str) -> Pen:
             fg = str(code)
         elif 40 <= code <= 47 or 100 <= code <= 107:
             bg = str(code)
-        elif code == 1:
-            flags |= BOLD
-        elif code == 2:
-            flags |= DIM
-        elif code == 3:
-            flags |= ITALIC
+        elif code in _SGR_SETS:
+            flags |= _SGR_SETS[code]
+        elif code in _SGR_CLEARS:
+            flags &= ~_SGR_CLEARS[code]
         elif code == 4:
             ul = "4"
-        elif code in (5, 6):
-            flags |= BLINK
-        elif code == 7:
-            flags |= REVERSE
-        elif code == 8:
-            flags |= HIDDEN
-        elif code == 9:
-            flags |= STRIKE
         elif code == 21:
             ul = "21"
-        elif code == 22:
-            flags &= ~(BOLD | DIM)
-        elif code == 23:
-            flags &= ~ITALIC
         elif code == 24:
             ul = ""
-        elif code == 25:
-            flags &= ~BLINK
-        elif code == 27:
-            flags &= ~REVERSE
-        elif code == 28:
-            flags &= ~HIDDEN
-        elif code == 29:
-            flags &= ~STRIKE
         elif code == 39:
             fg = ""
         elif code == 49:
             bg = ""
-        elif code == 53:
-            flags |= OVERLINE
-        elif code == 55:
-            flags &= ~OVERLINE
         elif code == 59:
             uc = ""
         elif code in (38, 48, 58):
