@@ -106,8 +106,11 @@ def run_attached(conn: Connection, name: str, detach_keys: bytes) -> int:
     size = terminal_size(fd_in)
     try:
         with raw_terminal(fd_in, fd_out):
-            conn.send(p.Resize(*size))  # the size may have changed since the request
-            message, code = _loop(conn, name, matcher, signals, size, fd_in, fd_out)
+            try:
+                conn.send(p.Resize(*size))  # the size may have changed since the request
+                message, code = _loop(conn, name, matcher, signals, size, fd_in, fd_out)
+            except ClientError:  # the server vanished mid-send or mid-read
+                message, code = f"[lost server (session {name})]", 1
     finally:
         signals.close()
     os.write(fd_out, f"\r\n{message}\r\n".encode())

@@ -81,6 +81,8 @@ class Connection:
             data = self.sock.recv(1 << 18)
         except InterruptedError:
             return True
+        except ConnectionResetError:
+            return False  # the server went away with our bytes unread: as good as EOF
         except OSError as e:
             raise ClientError(f"lost connection to the server: {e.strerror or e}") from None
         if not data:
