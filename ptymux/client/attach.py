@@ -129,10 +129,15 @@ def _loop(
     detaching = False
     stdin_open = True
     while True:
+        output: list[bytes] = []  # consecutive output frames go to the terminal in one write
         for msg in conn.pending():
             if isinstance(msg, p.Output):
-                _write_all(fd_out, msg.data)
-            elif isinstance(msg, p.Exited):
+                output.append(msg.data)
+                continue
+            if output:
+                _write_all(fd_out, b"".join(output))
+                output.clear()
+            if isinstance(msg, p.Exited):
                 code = msg.status if msg.signal is None else 128 + msg.signal
                 return (
                     f"[exited (session {msg.name}, {describe_exit(msg.status, msg.signal)})]",
@@ -142,6 +147,8 @@ def _loop(
                 return f"[detached (from session {msg.name})]", 0
             elif isinstance(msg, p.Error):
                 return f"ptymux: {msg.message}", 1
+        if output:
+            _write_all(fd_out, output[0] if len(output) == 1 else b"".join(output))
         watched = [conn.fileno(), signals.read_fd] + ([fd_in] if stdin_open else [])
         try:
             ready = select.select(watched, [], [])[0]
