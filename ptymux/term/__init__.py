@@ -1,8 +1,9 @@
 """Terminal emulation: the per-session virtual screen and the bytes that redraw it.
 
 ``PTYMUX_EMULATOR`` picks the implementation for new sessions: ``vt`` (the default, our own
-emulator built for faithful redraw) or ``pyte`` (stock pyte behind the same interface; fewer
-modes survive a redraw).
+emulator built for faithful redraw), ``ghostty`` (libghostty-vt through the optional
+``pyghostty`` package: 20x faster, less faithful; falls back to ``vt`` where it is not
+installed) or ``pyte`` (stock pyte behind the same interface; fewer modes survive a redraw).
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ import os
 
 from ptymux.term.model import ScreenModel
 
-EMULATORS = ("vt", "pyte")
+EMULATORS = ("vt", "ghostty", "pyte")
 
 
 def create_model(cols: int, rows: int, history: int) -> ScreenModel:
     """The emulator model for a new session."""
     kind = os.environ.get("PTYMUX_EMULATOR", "vt")
+    if kind == "ghostty":
+        from ptymux.term import ghostty_model
+
+        if ghostty_model.available():
+            return ghostty_model.GhosttyModel(cols, rows, history)
     if kind == "pyte":
         from ptymux.term.pyte_model import PyteModel
 
