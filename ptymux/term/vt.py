@@ -668,21 +668,26 @@ class Terminal:
         self.x = 0
         self._index()
 
+    def _paint(self, x: int, end: int, cells: str | list[str], last: str) -> None:
+        """Fast path: cells x..end-1 of the cursor row (end < cols, no pending wrap, no
+        insert mode), splitting any wide character they cut in half; the cursor ends at end."""
+        row = self.buf[self.y]
+        chars = row.chars
+        if x and chars[x] == "":
+            chars[x - 1] = " "
+        if chars[end] == "":
+            chars[end] = " "
+        chars[x:end] = cells
+        row.pens[x:end] = [self.pen] * (end - x)
+        self.x = end
+        self.last_char = last
+
     def _draw_narrow(self, s: str) -> None:
         x = self.x
         n = len(s)
         end = x + n
         if end < self.cols and not self.pending and not self.insert:
-            row = self.buf[self.y]
-            chars = row.chars
-            if x and chars[x] == "":
-                chars[x - 1] = " "
-            if chars[end] == "":
-                chars[end] = " "
-            chars[x:end] = s
-            row.pens[x:end] = [self.pen] * n
-            self.x = end
-            self.last_char = s[-1]
+            self._paint(x, end, s, s[-1])
             return
         cols = self.cols
         pen = self.pen
@@ -732,19 +737,9 @@ class Terminal:
                 i += 1
                 continue
             seg = s[i : i + k]
-            end = x + 2 * k
             cells = [""] * (2 * k)
             cells[0::2] = seg
-            row = self.buf[self.y]
-            chars = row.chars
-            if x and chars[x] == "":
-                chars[x - 1] = " "
-            if chars[end] == "":
-                chars[end] = " "
-            chars[x:end] = cells
-            row.pens[x:end] = [self.pen] * (2 * k)
-            self.x = end
-            self.last_char = seg[-1]
+            self._paint(x, x + 2 * k, cells, seg[-1])
             i += k
 
     def _draw_wide(self, ch: str) -> None:
