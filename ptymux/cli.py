@@ -63,9 +63,12 @@ def cmd_new(args: argparse.Namespace, paths: ServerPaths) -> int:
             cols, rows = os.get_terminal_size(0)
         except OSError:
             cols, rows = 80, 24
-        cols, rows = args.cols or cols, args.rows or rows
-        if not (1 <= cols <= p.MAX_COLS and 1 <= rows <= p.MAX_ROWS):
-            raise ClientError(f"-x and -y must be within 1..{p.MAX_COLS} and 1..{p.MAX_ROWS}")
+        for given, limit in ((args.cols, p.MAX_COLS), (args.rows, p.MAX_ROWS)):
+            if given is not None and not 1 <= given <= limit:
+                raise ClientError(f"-x and -y must be within 1..{p.MAX_COLS} and 1..{p.MAX_ROWS}")
+        # An explicit size, else this terminal's, clamped as attaching clamps it.
+        cols = args.cols or min(cols, p.MAX_COLS)
+        rows = args.rows or min(rows, p.MAX_ROWS)
     else:
         _check_nesting(paths)
         cols, rows = _need_terminal()

@@ -235,3 +235,16 @@ def test_a_client_that_vanishes_mid_frame_harms_nobody(mux: Mux) -> None:
         sock.close()
     time.sleep(0.1)
     assert mux.run("ls").stdout.startswith("victim:")
+
+
+def test_detached_size_options(mux: Mux) -> None:
+    bad = mux.run("new", "-d", "-x", "5000", "--", "true")
+    assert bad.returncode == 1
+    assert "-x and -y must be within 1..2000 and 1..1000" in _one_line(bad.stderr)
+    mux.run("new", "-d", "-s", "sized", "-x", "100", "-y", "30", "--", "sleep", "60",
+            check=True)
+    assert "sized: sleep 60 (100x30)" in mux.run("ls").stdout
+    # From a terminal wider than the protocol allows, the size is clamped, not refused.
+    term = mux.spawn("new", "-d", "-s", "wide", "--", "sleep", "60", cols=2500, rows=30)
+    assert term.wait_exit() == 0
+    assert "wide: sleep 60 (2000x30)" in mux.run("ls").stdout
