@@ -140,9 +140,12 @@ class Session:
             self._broadcast(self._queries.feed(data))
             if self._queries.pending and self._flush_timer is None:
                 self._flush_timer = self._loop.call_later(HELD_FLUSH, self._flush_held)
+            asked = self._queries.removed  # the filter has just looked for queries
+        else:
+            asked = has_query(data)
         self._backlog += data
         self._fresh_output = True
-        if has_query(data):
+        if asked:
             # A program waits for the answer: let the model reach the query now.
             self._urgent = True
             if self._feeding is not None:

@@ -25,14 +25,16 @@ class QueryFilter:
     """Stateful: a query split across two reads is still removed. Only an incomplete
     trailing escape sequence that could still become a query is held back (a few bytes)."""
 
-    __slots__ = ("_held",)
+    __slots__ = ("_held", "removed")
 
     def __init__(self) -> None:
         self._held = b""
+        self.removed = False  # whether the last feed() took a query out
 
     def feed(self, data: bytes) -> bytes:
         """The bytes to forward to clients: ``data`` (after anything held back) with the
         queries removed, minus a possibly incomplete query at its end."""
+        self.removed = False
         if self._held:
             data = self._held + data
             self._held = b""
@@ -40,6 +42,7 @@ class QueryFilter:
             return data
         if _QUERY.search(data) is not None:
             data = _QUERY.sub(b"", data)
+            self.removed = True
         i = data.rfind(b"\x1b", max(len(data) - _TAIL, 0))
         if i >= 0 and _PARTIAL.fullmatch(data, i) is not None:
             self._held = data[i:]

@@ -112,3 +112,17 @@ def test_filter_and_model_agree_on_every_query() -> None:
         assert QueryFilter().feed(query) == b""
         answer = reply(query)
         assert answer and answer.count(b"\x1b") == 1 + answer.count(b"\x1b\\"), query
+
+
+def test_filter_says_whether_it_removed_a_query() -> None:
+    from ptymux.term.queries import QueryFilter
+
+    f = QueryFilter()
+    f.feed(b"plain \x1b[31mred")
+    assert not f.removed
+    f.feed(b"ask \x1b[6n")
+    assert f.removed
+    f.feed(b"\x1b[")  # held: may become a query
+    assert not f.removed
+    assert f.feed(b">c tail") == b" tail"
+    assert f.removed  # a query split across two feeds counts when it completes
