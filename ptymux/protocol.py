@@ -80,10 +80,8 @@ class Detach(NamedTuple):
     """Leave the attached session; it keeps running."""
 
 
-
 class ListSessions(NamedTuple):
     """Ask for every session (answered with SessionList)."""
-
 
 
 class KillSession(NamedTuple):
@@ -94,7 +92,6 @@ class KillSession(NamedTuple):
 
 class KillServer(NamedTuple):
     """End every session and the server."""
-
 
 
 class Capture(NamedTuple):
@@ -112,7 +109,6 @@ class Capture(NamedTuple):
 
 class Ok(NamedTuple):
     """The request was done."""
-
 
 
 class Error(NamedTuple):

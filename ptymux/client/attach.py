@@ -148,7 +148,7 @@ def _loop(
             elif isinstance(msg, p.Error):
                 return f"ptymux: {msg.message}", 1
         if output:
-            _write_all(fd_out, output[0] if len(output) == 1 else b"".join(output))
+            _write_all(fd_out, b"".join(output))
         watched = [conn.fileno(), signals.read_fd] + ([fd_in] if stdin_open else [])
         try:
             ready = select.select(watched, [], [])[0]
