@@ -49,10 +49,10 @@ def _need_terminal() -> tuple[int, int]:
     return terminal_size(0)
 
 
-def _attach_loop(conn: Connection, name: str, keys: bytes) -> int:
+def _attach_loop(conn: Connection, request: Callable[[bool], p.Message], keys: bytes) -> int:
     from ptymux.client.attach import run_attached
 
-    return run_attached(conn, name, keys)
+    return run_attached(conn, request, keys)
 
 
 def cmd_new(args: argparse.Namespace, paths: ServerPaths) -> int:
@@ -79,24 +79,24 @@ def cmd_new(args: argparse.Namespace, paths: ServerPaths) -> int:
     argv = list(args.command)
     if argv and argv[0] == "--":
         argv = argv[1:]
-    conn = connect(paths, start=True)
-    created = conn.request(
-        p.NewSession(
-            argv=argv,
-            cwd=os.getcwd(),
-            env=env,
-            cols=cols,
-            rows=rows,
-            name=args.name,
-            history=args.history if args.history is not None else cfg.history,
-            detached=args.detached,
-        )
+    request = p.NewSession(
+        argv=argv,
+        cwd=os.getcwd(),
+        env=env,
+        cols=cols,
+        rows=rows,
+        name=args.name,
+        history=args.history if args.history is not None else cfg.history,
+        detached=args.detached,
     )
-    if not isinstance(created, p.Created):
+    conn = connect(paths, start=True)
+    if not args.detached:
+        return _attach_loop(
+            conn, lambda passing: request._replace(terminal=passing, detach_keys=keys), keys
+        )
+    if not isinstance(conn.request(request), p.Created):
         raise ClientError("unexpected reply from the server")
-    if args.detached:
-        return 0
-    return _attach_loop(conn, created.name, keys)
+    return 0
 
 
 def cmd_attach(args: argparse.Namespace, paths: ServerPaths) -> int:
@@ -105,10 +105,13 @@ def cmd_attach(args: argparse.Namespace, paths: ServerPaths) -> int:
     _check_nesting(paths)
     conn = connect(paths)
     cols, rows = _need_terminal()
-    attached = conn.request(p.Attach(cols=cols, rows=rows, target=args.target))
-    if not isinstance(attached, p.Attached):
-        raise ClientError("unexpected reply from the server")
-    return _attach_loop(conn, attached.name, keys)
+    return _attach_loop(
+        conn,
+        lambda passing: p.Attach(
+            cols=cols, rows=rows, target=args.target, terminal=passing, detach_keys=keys
+        ),
+        keys,
+    )
 
 
 def format_session(s: p.SessionInfo) -> str:

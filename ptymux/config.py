@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple
 
+from ptymux.protocol import MAX_DETACH_KEYS
+
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 DEFAULT_TERM = "xterm-256color"
 DEFAULT_HISTORY = 2000
@@ -94,6 +96,8 @@ def parse_detach_keys(spec: str) -> bytes:
             f"bad detach key {token!r}: use ctrl-<a-z@[\\]^_>, DEL or a single character,"
             " separated by commas (e.g. 'ctrl-p,ctrl-q')"
         )
+    if len(out) > MAX_DETACH_KEYS:
+        raise ConfigError(f"too many detach keys: at most {MAX_DETACH_KEYS}")
     return bytes(out)
 
 

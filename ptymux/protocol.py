@@ -19,12 +19,13 @@ from typing import Any, NamedTuple, TypeAlias
 
 import msgpack
 
-VERSION = 1
+VERSION = 2  # 2: a local client may pass its terminal (see docs/protocol.md)
 MAX_FRAME = 1 << 20  # bytes of payload; checked before buffering
 MAX_DATA = 1 << 16  # largest input/output chunk a sender puts in one frame
 MAX_COLS = 2000
 MAX_ROWS = 1000
 MAX_HISTORY = 1_000_000
+MAX_DETACH_KEYS = 16
 _HEADER = struct.Struct(">I")
 
 
@@ -53,6 +54,8 @@ class NewSession(NamedTuple):
     name: str | None = None
     history: int | None = None
     detached: bool = False
+    terminal: bool = False  # the client's terminal fd rides with this frame (SCM_RIGHTS)
+    detach_keys: bytes = b""  # what the server watches for when it reads that terminal
 
 
 class Attach(NamedTuple):
@@ -61,6 +64,8 @@ class Attach(NamedTuple):
     cols: int
     rows: int
     target: str | None = None
+    terminal: bool = False  # as in NewSession
+    detach_keys: bytes = b""
 
 
 class Input(NamedTuple):
@@ -118,17 +123,20 @@ class Error(NamedTuple):
 
 
 class Created(NamedTuple):
-    """A session was created."""
+    """A session was created (``terminal``: the server took the terminal it was passed)."""
 
     id: int
     name: str
+    terminal: bool = False
 
 
 class Attached(NamedTuple):
-    """This connection is now attached; a full redraw follows as output."""
+    """This connection is now attached; a full redraw follows, as output frames or, if
+    ``terminal``, written by the server straight to the terminal it was passed."""
 
     id: int
     name: str
+    terminal: bool = False
 
 
 class Output(NamedTuple):
@@ -211,6 +219,12 @@ def _bytes(v: Any) -> bytes:
     return v
 
 
+def _detach_keys(v: Any) -> bytes:
+    if type(v) is not bytes or len(v) > MAX_DETACH_KEYS:
+        raise ProtocolError(f"expected at most {MAX_DETACH_KEYS} bytes")
+    return v
+
+
 def _bool(v: Any) -> bool:
     if type(v) is not bool:
         raise ProtocolError(f"expected a boolean, got {type(v).__name__}")
@@ -281,8 +295,16 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "name": _optional(_str),
         "history": _optional(_int(0, MAX_HISTORY)),
         "detached": _bool,
+        "terminal": _bool,
+        "detach_keys": _detach_keys,
     },
-    Attach: {"cols": _COLS, "rows": _ROWS, "target": _optional(_str)},
+    Attach: {
+        "cols": _COLS,
+        "rows": _ROWS,
+        "target": _optional(_str),
+        "terminal": _bool,
+        "detach_keys": _detach_keys,
+    },
     Input: {"data": _bytes},
     Resize: {"cols": _COLS, "rows": _ROWS},
     Detach: {},
@@ -298,8 +320,8 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     },
     Ok: {},
     Error: {"message": _str},
-    Created: {"id": _ID, "name": _str},
-    Attached: {"id": _ID, "name": _str},
+    Created: {"id": _ID, "name": _str, "terminal": _bool},
+    Attached: {"id": _ID, "name": _str, "terminal": _bool},
     Output: {"data": _bytes},
     Exited: {
         "id": _ID,
@@ -420,6 +442,11 @@ class FrameDecoder:
         if pos:
             del buf[:pos]
         return frames
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of an incomplete frame held for the next feed."""
+        return len(self._buf)
 
     def messages(self, data: bytes) -> list[Message]:
         return [decode(p) for p in self.feed(data)]

@@ -63,6 +63,7 @@ class Terminal(_Screen):
     def __init__(self, argv: list[str], env: dict[str, str], cols: int = 80, rows: int = 24,
                  cwd: str | None = None) -> None:
         self.master, slave = os.openpty()
+        self.tty_name = os.ttyname(slave)  # what the program sees as its terminal
         self._set_size(cols, rows)
         self.proc = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
@@ -75,6 +76,8 @@ class Terminal(_Screen):
         self.raw = bytearray()
         self.lock = threading.Lock()
         self.closed = threading.Event()
+        self.reading = threading.Event()  # clear it to play a terminal that stops reading
+        self.reading.set()
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
 
@@ -83,6 +86,7 @@ class Terminal(_Screen):
 
     def _read_loop(self) -> None:
         while True:
+            self.reading.wait()
             try:
                 ready = select.select([self.master], [], [], 0.2)[0]
                 if not ready:

@@ -206,9 +206,10 @@ def _frame(obj: object) -> bytes:
         struct.pack(">I", p.MAX_FRAME + 1),  # oversized, refused before buffering
         struct.pack(">I", 3) + b"\xc1\xc1\xc1",  # not msgpack
         _frame([1, 2, 3]),  # not a map
-        _frame({"t": "hello", "version": 1}) + _frame({"t": "nope"}),  # unknown kind
-        _frame({"t": "hello", "version": 1}) + _frame({"t": "resize", "cols": -1, "rows": 5}),
-        _frame({"t": "hello", "version": 1})
+        _frame({"t": "hello", "version": p.VERSION}) + _frame({"t": "nope"}),  # unknown kind
+        _frame({"t": "hello", "version": p.VERSION})
+        + _frame({"t": "resize", "cols": -1, "rows": 5}),
+        _frame({"t": "hello", "version": p.VERSION})
         + _frame({"t": "new", "argv": "sh", "cwd": "/", "env": {}, "cols": 1, "rows": 1}),
         _frame({"t": "ls"}),  # unknown kind before hello
         _frame({"t": "list"}),  # valid kind, but no hello first
@@ -231,7 +232,7 @@ def test_a_client_that_vanishes_mid_frame_harms_nobody(mux: Mux) -> None:
     mux.run("new", "-d", "-s", "victim", "--", "sleep", "60", check=True)
     for _ in range(5):
         sock = _raw_connect(mux)
-        sock.sendall(_frame({"t": "hello", "version": 1})[:5])
+        sock.sendall(_frame({"t": "hello", "version": p.VERSION})[:5])
         sock.close()
     time.sleep(0.1)
     assert mux.run("ls").stdout.startswith("victim:")

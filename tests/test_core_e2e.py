@@ -17,10 +17,15 @@ from harness import HELPERS, PTYMUX, Mux, Terminal, wait_until
 SHELL = ["--", "sh"]
 
 
-@pytest.fixture(params=["vt", "pyte"])
+@pytest.fixture(params=["vt", "pyte", "frames"])
 def mux(request: pytest.FixtureRequest) -> Iterator[Mux]:
-    """The core must work with either emulator model (pyte is the fallback)."""
-    yield from isolated_mux(request.param)
+    """The core must work with either emulator model (pyte is the fallback), and with the
+    terminal passed to the server (the default) or with every byte in frames (the way over
+    a byte stream that cannot carry fds)."""
+    for world in isolated_mux(None if request.param == "frames" else request.param):
+        if request.param == "frames":
+            world.env["PTYMUX_PASS_TERMINAL"] = "0"
+        yield world
 
 
 def test_detach_and_reattach_shows_the_same_screen(mux: Mux) -> None:

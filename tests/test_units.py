@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ptymux import protocol as p
-from ptymux.client.keys import DetachMatcher
 from ptymux.config import ConfigError, describe_keys, load, parse_detach_keys
+from ptymux.keys import DetachMatcher
 
 # --- protocol -----------------------------------------------------------------------------
 

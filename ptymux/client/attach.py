@@ -1,8 +1,12 @@
 """The attached client: the user's terminal in raw mode, bytes passed straight through.
 
-Keys go to the server (minus the detach sequence); output from the server goes to the
-terminal as it is. Whatever way this loop ends — detach, exit, a lost server, an exception —
-the terminal is put back the way the user had it.
+On a local socket the client passes the server its terminal (a fresh open of it), and the
+server reads keys from it and writes output to it directly, as tmux does: one process less
+on every keystroke's way. Otherwise (no fd passing, ``PTYMUX_PASS_TERMINAL=0``, the server
+declined) keys go to the server as frames (minus the detach sequence) and output comes back
+as frames. Either way this process keeps the terminal's mode and size, and whatever way the
+attachment ends — detach, exit, a lost server, an exception — it puts the terminal back the
+way the user had it.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import select
 import signal
 import termios
 import tty
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ptymux import protocol as p
 from ptymux.client.connection import ClientError, Connection
-from ptymux.client.keys import DetachMatcher
+from ptymux.keys import DetachMatcher
 
 # What the user's terminal gets when we leave it, whatever the program had switched on:
 # attributes, cursor, keypad and cursor keys, mouse and focus reporting, bracketed paste,
@@ -30,6 +34,7 @@ TERMINAL_RESET = (
     b"\x1b[?2004l\x1b[0 q\x1b[?7h\x1b[4l\x1b[23;0t"
 )
 TITLE_PUSH = b"\x1b[22;0t"
+TITLE_POP = b"\x1b[23;0t"
 
 
 def terminal_size(fd: int) -> tuple[int, int]:
@@ -59,18 +64,45 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+class _Raw:
+    """Whether anything was drawn: a refused attach only pops the title it pushed."""
+
+    drawn = False
+
+
 @contextlib.contextmanager
-def raw_terminal(fd_in: int, fd_out: int) -> Iterator[None]:
+def raw_terminal(fd_in: int, fd_out: int) -> Iterator[_Raw]:
     saved = termios.tcgetattr(fd_in)
     tty.setraw(fd_in, termios.TCSANOW)
     _write_all(fd_out, TITLE_PUSH)
+    state = _Raw()
     try:
-        yield
+        yield state
     finally:
         with contextlib.suppress(OSError):
-            _write_all(fd_out, TERMINAL_RESET)
+            _write_all(fd_out, TERMINAL_RESET if state.drawn else TITLE_POP)
         with contextlib.suppress(termios.error):
             termios.tcsetattr(fd_in, termios.TCSAFLUSH, saved)
+
+
+def open_terminal(fd_in: int, fd_out: int) -> int | None:
+    """A fresh open of our terminal to pass to the server, or None to keep to frames.
+
+    A fresh open, not our fd 0: the server makes its copy non-blocking, and that flag lives
+    in the open file description, which our shell shares."""
+    if os.environ.get("PTYMUX_PASS_TERMINAL", "1") == "0":
+        return None
+    try:
+        device = os.fstat(fd_in).st_rdev
+        if os.fstat(fd_out).st_rdev != device:
+            return None
+        fd = os.open(os.ttyname(fd_in), os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if os.fstat(fd).st_rdev != device:  # the name led elsewhere (another pts namespace)
+        os.close(fd)
+        return None
+    return fd
 
 
 class _SignalPipe:
@@ -98,23 +130,68 @@ class _SignalPipe:
         os.close(self.write_fd)
 
 
-def run_attached(conn: Connection, name: str, detach_keys: bytes) -> int:
-    """Pass the terminal through until detach or exit; return the process exit code."""
+def run_attached(
+    conn: Connection, request: Callable[[bool], p.Message], detach_keys: bytes
+) -> int:
+    """Send the attaching ``request`` (built for passing the terminal or not), then pass the
+    terminal through until detach or exit; return the process exit code."""
     fd_in, fd_out = 0, 1
     matcher = DetachMatcher(detach_keys)
     signals = _SignalPipe((signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP))
     size = terminal_size(fd_in)
     try:
-        with raw_terminal(fd_in, fd_out):
+        # Raw mode first: the server may read the terminal as soon as it has it.
+        with raw_terminal(fd_in, fd_out) as raw:
+            passed = open_terminal(fd_in, fd_out) if conn.can_pass_fds else None
+            try:
+                fds = () if passed is None else (passed,)
+                reply = conn.request(request(passed is not None), fds)
+            finally:
+                if passed is not None:
+                    os.close(passed)
+            if not isinstance(reply, (p.Created, p.Attached)):
+                raise ClientError("unexpected reply from the server")
+            raw.drawn = True
+            name = reply.name
             try:
                 conn.send(p.Resize(*size))  # the size may have changed since the request
-                message, code = _loop(conn, name, matcher, signals, size, fd_in, fd_out)
+                message, code = _loop(
+                    conn, name, matcher, signals, size, fd_in, fd_out, not reply.terminal
+                )
             except ClientError:  # the server vanished mid-send or mid-read
-                message, code = f"[lost server (session {name})]", 1
+                # It may have said goodbye first (a program that exited at once, and a
+                # server that left with its last session): what it sent has been read.
+                ending = _handle_pending(conn, fd_out)
+                message, code = ending or (f"[lost server (session {name})]", 1)
     finally:
         signals.close()
     os.write(fd_out, f"\r\n{message}\r\n".encode())
     return code
+
+
+def _handle_pending(conn: Connection, fd_out: int) -> tuple[str, int] | None:
+    """Write the output received so far; the final message and exit code if it came."""
+    output: list[bytes] = []  # consecutive output frames go to the terminal in one write
+    for msg in conn.pending():
+        if isinstance(msg, p.Output):
+            output.append(msg.data)
+            continue
+        if output:
+            _write_all(fd_out, b"".join(output))
+            output.clear()
+        if isinstance(msg, p.Exited):
+            code = msg.status if msg.signal is None else 128 + msg.signal
+            return (
+                f"[exited (session {msg.name}, {describe_exit(msg.status, msg.signal)})]",
+                code or 0,
+            )
+        elif isinstance(msg, p.Detached):
+            return f"[detached (from session {msg.name})]", 0
+        elif isinstance(msg, p.Error):
+            return f"ptymux: {msg.message}", 1
+    if output:
+        _write_all(fd_out, b"".join(output))
+    return None
 
 
 def _loop(
@@ -125,30 +202,14 @@ def _loop(
     size: tuple[int, int],
     fd_in: int,
     fd_out: int,
+    read_keys: bool,
 ) -> tuple[str, int]:
     detaching = False
-    stdin_open = True
+    stdin_open = read_keys  # else the server reads the keys from the terminal itself
     while True:
-        output: list[bytes] = []  # consecutive output frames go to the terminal in one write
-        for msg in conn.pending():
-            if isinstance(msg, p.Output):
-                output.append(msg.data)
-                continue
-            if output:
-                _write_all(fd_out, b"".join(output))
-                output.clear()
-            if isinstance(msg, p.Exited):
-                code = msg.status if msg.signal is None else 128 + msg.signal
-                return (
-                    f"[exited (session {msg.name}, {describe_exit(msg.status, msg.signal)})]",
-                    code or 0,
-                )
-            elif isinstance(msg, p.Detached):
-                return f"[detached (from session {msg.name})]", 0
-            elif isinstance(msg, p.Error):
-                return f"ptymux: {msg.message}", 1
-        if output:
-            _write_all(fd_out, b"".join(output))
+        ending = _handle_pending(conn, fd_out)
+        if ending is not None:
+            return ending
         watched = [conn.fileno(), signals.read_fd] + ([fd_in] if stdin_open else [])
         try:
             ready = select.select(watched, [], [])[0]

@@ -6,6 +6,7 @@ Python's own start-up.
 
 from __future__ import annotations
 
+import array
 import errno
 import fcntl
 import os
@@ -45,9 +46,20 @@ class Connection:
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def send(self, msg: p.Message) -> None:
+    @property
+    def can_pass_fds(self) -> bool:
+        return self.sock.family == socket.AF_UNIX
+
+    def send(self, msg: p.Message, fds: tuple[int, ...] = ()) -> None:
+        """Send one frame; ``fds`` ride along with its first byte (SCM_RIGHTS)."""
+        frame = p.encode(msg)
         try:
-            self.sock.sendall(p.encode(msg))
+            if fds:
+                rights = array.array("i", fds)
+                sent = self.sock.sendmsg([frame], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+                frame = frame[sent:]
+            if frame:
+                self.sock.sendall(frame)
         except OSError as e:
             # The server may have refused us and closed first: its reason beats EPIPE.
             refusal = self._parting_error()
@@ -97,9 +109,9 @@ class Connection:
         msgs, self._inbox = self._inbox, []
         return msgs
 
-    def request(self, msg: p.Message) -> p.Message:
+    def request(self, msg: p.Message, fds: tuple[int, ...] = ()) -> p.Message:
         """Send ``msg``; return the reply, turning an error frame into ClientError."""
-        self.send(msg)
+        self.send(msg, fds)
         reply = self.receive()
         if isinstance(reply, p.Error):
             raise ClientError(reply.message)

@@ -2,25 +2,35 @@
 
 A malformed, oversized or unknown frame gets an error frame and a closed connection; nothing
 a client sends can take the server or another session down.
+
+The socket is read with ``recvmsg`` (not through an asyncio transport) because a local
+client may pass its terminal along with a request (see ``server/terminal.py``).
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
+import contextlib
 import logging
+import os
 import socket
 import struct
 from typing import TYPE_CHECKING
 
 from ptymux import protocol as p
 from ptymux.server.session import Session
+from ptymux.server.terminal import PassedTerminal
+from ptymux.server.writer import FdWriter
 
 if TYPE_CHECKING:
     from ptymux.server.server import Server
 
 log = logging.getLogger(__name__)
 
-WRITE_HIGH_WATER = 1 << 20  # bytes queued to a client before the session pauses for it
+READ_SIZE = 1 << 18
+MAX_FDS = 4  # passed fds a connection may hold before it is refused (one per request)
+_FD_SPACE = socket.CMSG_SPACE(MAX_FDS * array.array("i").itemsize)
 
 
 def peer_uid(sock: socket.socket) -> int | None:
@@ -29,23 +39,35 @@ def peer_uid(sock: socket.socket) -> int | None:
     return int(uid)
 
 
-class Connection(asyncio.Protocol):
-    def __init__(self, server: Server) -> None:
+def _passed_fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
+    fds = array.array("i")
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    return list(fds)
+
+
+class Connection:
+    def __init__(self, server: Server, sock: socket.socket) -> None:
         self.server = server
-        self.transport: asyncio.Transport | None = None
+        self.sock = sock
         self.decoder = p.FrameDecoder()
         self.greeted = False
         self.session: Session | None = None
+        self.terminal: PassedTerminal | None = None
         self.closed = False
-
-    # --- asyncio.Protocol ---------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
-        sock = transport.get_extra_info("socket")
-        uid = peer_uid(sock) if sock is not None else None
+        self._loop = asyncio.get_running_loop()
+        self._fds: list[int] = []  # passed fds not yet claimed by a request
+        self._pressure: set[str] = set()  # which writers are over their high-water mark
+        self._reading = False
+        self._closing = False  # flushing an error frame before closing
+        sock.setblocking(False)
+        self._out = FdWriter(
+            self._loop, sock.fileno(), lambda on: self._set_pressure("socket", on),
+            lambda _error: self.close(),
+        )
+        self._set_reading(True)
+        uid = peer_uid(sock)
         if uid != self.server.uid:
             log.warning("refused a connection from uid %s", uid)
             self.fail(
@@ -54,13 +76,44 @@ class Connection(asyncio.Protocol):
             return
         self.server.connections.add(self)
 
+    # --- the socket -----------------------------------------------------------------------
+
+    def _set_reading(self, on: bool) -> None:
+        on = on and not self.closed and not self._closing
+        if on == self._reading:
+            return
+        if on:
+            self._loop.add_reader(self.sock.fileno(), self._readable)
+        else:
+            self._loop.remove_reader(self.sock.fileno())
+        self._reading = on
+
+    def _readable(self) -> None:
+        try:
+            data, ancdata, flags, _addr = self.sock.recvmsg(READ_SIZE, _FD_SPACE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, ancdata, flags = b"", [], 0
+        if ancdata:
+            self._fds += _passed_fds(ancdata)
+        if flags & socket.MSG_CTRUNC or len(self._fds) > MAX_FDS:
+            self.fail("protocol error: too many file descriptors passed")
+            return
+        if not data:
+            self.close()
+            return
+        self.data_received(data)
+        if self._fds and not self.decoder.buffered and not self.closed and not self._closing:
+            self.fail("protocol error: a file descriptor came with a request that takes none")
+
     def data_received(self, data: bytes) -> None:
-        if self.closed:
+        if self.closed or self._closing:
             return
         try:
             for payload in self.decoder.feed(data):
                 self.handle(p.decode(payload))
-                if self.closed:
+                if self.closed or self._closing:
                     return
         except p.ProtocolError as e:
             log.info("bad frame from a client: %s", e)
@@ -69,24 +122,32 @@ class Connection(asyncio.Protocol):
             log.exception("error serving a client")
             self.fail(f"internal error: {type(e).__name__}: {e}; see the server log")
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self._leave_session()
-        self.server.connections.discard(self)
+    def _set_pressure(self, writer: str, on: bool) -> None:
+        was = bool(self._pressure)
+        if on:
+            self._pressure.add(writer)
+        else:
+            self._pressure.discard(writer)
+        if bool(self._pressure) != was and self.session is not None:
+            self.session.client_paused(self, bool(self._pressure))
 
-    def pause_writing(self) -> None:
-        if self.session is not None:
-            self.session.client_paused(self, True)
-
-    def resume_writing(self) -> None:
-        if self.session is not None:
-            self.session.client_paused(self, False)
+    @property
+    def pending(self) -> int:
+        """Bytes written to this client that its socket has not taken yet."""
+        return self._out.pending
 
     # --- Attachment (what a session calls) ----------------------------------------------
 
     def send(self, msg: p.Message) -> None:
-        if not self.closed and self.transport is not None:
-            self.transport.write(p.encode(msg))
+        if not self.closed:
+            self._out.write(p.encode(msg))
+
+    def output(self, data: bytes) -> None:
+        """The session's output: straight to the passed terminal if we hold one."""
+        if self.terminal is not None:
+            self.terminal.write(data)
+        elif not self.closed:
+            self._out.write(p.encode(p.Output(data)))
 
     def session_ended(self, session: Session) -> None:
         try:
@@ -94,37 +155,104 @@ class Connection(asyncio.Protocol):
         except Exception:  # the session is ending either way; the client must hear of it
             log.exception("session %s: leave() failed", session.id)
             leave = b""
-        self.send(p.Output(leave))
+        self.session = None
+        self._hand_back(leave)
         status, sig = session.exit_status
         self.send(p.Exited(id=session.id, name=session.name, status=status, signal=sig))
-        self.session = None
 
     def pause_input(self, paused: bool) -> None:
-        if self.transport is None or self.closed:
+        if self.closed:
             return
-        if paused:
-            self.transport.pause_reading()
-        else:
-            self.transport.resume_reading()
+        self._set_reading(not paused)
+        if self.terminal is not None:
+            self.terminal.set_reading(not paused)
 
-    # --- requests -----------------------------------------------------------------------
+    # --- the passed terminal --------------------------------------------------------------
+
+    def _claim_fd(self, wanted: bool) -> int | None:
+        """The fd that came with a request that says it passes the terminal."""
+        if not wanted:
+            return None
+        if not self._fds:
+            raise p.ProtocolError("'terminal' is set but no file descriptor came with it")
+        return self._fds.pop(0)
+
+    def _drop_fd(self, wanted: bool) -> None:
+        """A request that failed: close the fd that came with it."""
+        fd = self._claim_fd(wanted)
+        if fd is not None:
+            os.close(fd)
+
+    def _take_terminal(self, wanted: bool, detach_keys: bytes) -> None:
+        """Use the terminal passed with this request (if any, and if it is one)."""
+        self._release_terminal()
+        fd = self._claim_fd(wanted)
+        if fd is None:
+            return
+        if not os.isatty(fd):
+            os.close(fd)  # frames will do
+            return
+        self.terminal = PassedTerminal(
+            self._loop, fd, detach_keys,
+            on_keys=self._terminal_keys,
+            on_detach=self._detach,
+            on_pressure=lambda on: self._set_pressure("terminal", on),
+        )
+
+    def _terminal_keys(self, keys: bytes) -> None:
+        if self.session is not None:
+            self.session.write(keys)
+
+    def _release_terminal(self) -> bytes:
+        terminal, self.terminal = self.terminal, None
+        if terminal is None:
+            return b""
+        self._set_pressure("terminal", False)
+        return terminal.release()
+
+    def _hand_back(self, leave: bytes) -> None:
+        """Give the terminal back: what it has not taken yet, then ``leave``, go as frames,
+        so they reach it in order before the client hears it is detached."""
+        data = self._release_terminal() + leave
+        for start in range(0, len(data), p.MAX_DATA):
+            self.send(p.Output(data[start : start + p.MAX_DATA]))
+
+    # --- closing --------------------------------------------------------------------------
 
     def fail(self, message: str) -> None:
-        """Send one error frame and close: the reply to anything we cannot serve."""
+        """Send one error frame and close once it is out: the reply to what we cannot serve."""
         self.send(p.Error(message))
-        self.close()
+        self._leave_session()
+        self._release_terminal()
+        self._closing = True
+        self._set_reading(False)
+        if self._out.pending:
+            self._out.on_drained = self.close
+            self._loop.call_later(1.0, self.close)  # a client that reads nothing gets no more
+        else:
+            self.close()
 
     def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._leave_session()
-            if self.transport is not None:
-                self.transport.close()
+        if self.closed:
+            return
+        self._leave_session()
+        self._release_terminal()
+        self._set_reading(False)
+        self.closed = True
+        self._out.take()
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+        self.sock.close()
+        self.server.connections.discard(self)
 
     def _leave_session(self) -> None:
         if self.session is not None:
             self.session.detach(self)
             self.session = None
+
+    # --- requests -----------------------------------------------------------------------
 
     def handle(self, msg: p.Message) -> None:
         if not self.greeted:
@@ -149,24 +277,34 @@ class Connection(asyncio.Protocol):
     def on_NewSession(self, msg: p.NewSession) -> None:
         error, session = self.server.new_session(msg)
         if session is None:
+            self._drop_fd(msg.terminal)
             self.send(p.Error(error))
             return
-        self.send(p.Created(id=session.id, name=session.name))
-        if not msg.detached:
-            self._attach(session, msg.cols, msg.rows)
+        if msg.detached:
+            self._drop_fd(msg.terminal)
+            self.send(p.Created(id=session.id, name=session.name))
+            return
+        self._take_terminal(msg.terminal, msg.detach_keys)
+        self.send(p.Created(id=session.id, name=session.name, terminal=self.terminal is not None))
+        self._attach(session, msg.cols, msg.rows)
 
     def on_Attach(self, msg: p.Attach) -> None:
         error, session = self.server.find(msg.target)
         if session is None:
+            self._drop_fd(msg.terminal)
             self.send(p.Error(error))
             return
-        self.send(p.Attached(id=session.id, name=session.name))
+        self._leave_session()  # switching sessions inside one connection
+        self._take_terminal(msg.terminal, msg.detach_keys)
+        self.send(p.Attached(id=session.id, name=session.name, terminal=self.terminal is not None))
         self._attach(session, msg.cols, msg.rows)
 
     def _attach(self, session: Session, cols: int, rows: int) -> None:
-        self._leave_session()  # switching sessions inside one connection
+        self._leave_session()
         self.session = session
         session.attach(self, cols, rows)
+        if self._pressure:
+            session.client_paused(self, True)
 
     def on_Input(self, msg: p.Input) -> None:
         if self.session is not None:
@@ -177,12 +315,18 @@ class Connection(asyncio.Protocol):
             self.session.resize(msg.cols, msg.rows)
 
     def on_Detach(self, msg: p.Detach) -> None:
-        session = self.session
-        if session is None:
+        if self.session is None:
             self.send(p.Error("not attached"))
             return
+        self._detach()
+
+    def _detach(self) -> None:
+        """Detach keys typed, the Detach request, or the passed terminal hung up."""
+        session = self.session
+        if session is None:
+            return
         self._leave_session()
-        self.send(p.Output(session.screen().leave()))
+        self._hand_back(session.screen().leave())
         self.send(p.Detached(id=session.id, name=session.name))
 
     def on_ListSessions(self, msg: p.ListSessions) -> None:
@@ -212,5 +356,5 @@ class Connection(asyncio.Protocol):
             self.send(p.Error(f"capture of {len(lines)} lines is too large for one reply;"
                               " select fewer lines with -S and -E"))
             return
-        if self.transport is not None and not self.closed:
-            self.transport.write(frame)
+        if not self.closed:
+            self._out.write(frame)

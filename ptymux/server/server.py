@@ -29,27 +29,55 @@ class Server:
         self.registry = Registry()
         self.connections: set[Connection] = set()
         self._done = asyncio.Event()
-        self._listener: asyncio.AbstractServer | None = None
+        self._listener: socket.socket | None = None
         self._shutting_down = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_unix_server(lambda: Connection(self), sock=sock)
+        sock.setblocking(False)
+        self._listener = sock
+        loop.add_reader(sock.fileno(), self._accept)
         loop.add_signal_handler(signal.SIGCHLD, self._reap)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.shutdown)
         loop.call_later(STARTUP_GRACE, self._exit_if_empty)
 
+    def _accept(self) -> None:
+        if self._listener is None:
+            return
+        for _ in range(16):  # a burst of clients, without starving the sessions
+            try:
+                sock, _addr = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:  # EMFILE and friends: the client will see a refusal
+                log.warning("accept failed: %s", e)
+                return
+            try:
+                Connection(self, sock)
+            except OSError as e:
+                log.warning("a client connection failed at once: %s", e)
+                sock.close()
+
+    def _stop_listening(self) -> None:
+        if self._listener is not None:
+            asyncio.get_running_loop().remove_reader(self._listener.fileno())
+            self._listener.close()
+            self._listener = None
+
     async def run(self) -> None:
         await self._done.wait()
-        if self._listener is not None:
-            self._listener.close()
+        self._stop_listening()
+        deadline = asyncio.get_running_loop().time() + 1.0
+        while any(c.pending for c in self.connections):  # last words: Exited, Ok
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.01)
         for conn in list(self.connections):
             conn.close()
         self._unlink_socket()
-        await asyncio.sleep(0)  # let transports flush their close
 
     def _unlink_socket(self) -> None:
         """Remove our socket file, unless another server has already replaced it."""
@@ -70,8 +98,7 @@ class Server:
             return
         self._shutting_down = True
         log.info("shutting down")
-        if self._listener is not None:
-            self._listener.close()
+        self._stop_listening()
         sessions = list(self.registry)
         if not sessions:
             self._done.set()

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from ptymux.protocol import MAX_DATA, Message, Output, SessionInfo
+from ptymux.protocol import MAX_DATA, SessionInfo
 from ptymux.server.ptyproc import PtyProcess
 from ptymux.term import ScreenModel, create_model
 from ptymux.term.queries import QueryFilter, has_query
@@ -40,7 +40,7 @@ MAX_BACKLOG = 32 << 20  # output the model may lag behind before the pty is paus
 class Attachment(Protocol):
     """What a session needs from an attached client connection."""
 
-    def send(self, msg: Message) -> None: ...
+    def output(self, data: bytes) -> None: ...
 
     def session_ended(self, session: Session) -> None: ...
 
@@ -220,9 +220,8 @@ class Session:
 
     def _broadcast(self, data: bytes) -> None:
         if data:
-            frame = Output(data)
             for client in self.clients:
-                client.send(frame)
+                client.output(data)
 
     def _flush_held(self) -> None:
         """The program paused in the middle of an escape sequence: send what we held."""
@@ -294,7 +293,7 @@ class Session:
             log.exception("session %s: redraw failed; sending a blank screen", self.id)
             redraw = b"\x1b[0m\x1b[H\x1b[2J"
         for start in range(0, len(redraw), MAX_DATA):
-            client.send(Output(redraw[start : start + MAX_DATA]))
+            client.output(redraw[start : start + MAX_DATA])
 
     def detach(self, client: Attachment) -> None:
         if client in self.clients:

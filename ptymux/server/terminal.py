@@ -1,0 +1,87 @@
+"""A client's terminal, passed to the server: keys are read from it, output written to it.
+
+A local client hands the server its terminal (a fresh open of it, passed with SCM_RIGHTS)
+so that live output and keystrokes skip a hop through the client process, as tmux's do.
+The server then also watches for the detach keys. Whatever the terminal did not take yet
+is handed back on release, to go through the socket ahead of the detach message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+
+from ptymux.keys import DetachMatcher
+from ptymux.server.writer import FdWriter
+
+READ_SIZE = 1 << 16
+DEFAULT_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, for a client that named none
+
+
+class PassedTerminal:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        fd: int,
+        detach_keys: bytes,
+        on_keys: Callable[[bytes], None],
+        on_detach: Callable[[], None],
+        on_pressure: Callable[[bool], None],
+    ) -> None:
+        os.set_blocking(fd, False)  # our own open file description: the client's stays as is
+        self.fd = fd
+        self._loop = loop
+        self._matcher = DetachMatcher(detach_keys or DEFAULT_KEYS)
+        self._on_keys = on_keys
+        self._on_detach = on_detach
+        self._writer = FdWriter(loop, fd, on_pressure, lambda _error: self._gone())
+        self._reading = False
+        self._released = False
+        self.set_reading(True)
+
+    def set_reading(self, on: bool) -> None:
+        on = on and not self._released
+        if on == self._reading:
+            return
+        if on:
+            self._loop.add_reader(self.fd, self._readable)
+        else:
+            self._loop.remove_reader(self.fd)
+        self._reading = on
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.fd, READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""  # EIO: the terminal hung up
+        if not data:
+            self._gone()
+            return
+        keys, detach = self._matcher.feed(data)
+        if keys:
+            self._on_keys(keys)
+        if detach:
+            self._on_detach()
+
+    def _gone(self) -> None:
+        """The terminal closed or hung up: detach, as a client does when its stdin ends."""
+        self.set_reading(False)
+        self._on_detach()
+
+    def release(self) -> bytes:
+        """Stop using the terminal and close our fd; return the output it has not taken."""
+        if self._released:
+            return b""
+        self.set_reading(False)
+        self._released = True
+        pending = self._writer.take()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        return pending
