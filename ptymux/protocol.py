@@ -74,6 +74,13 @@ class Input(NamedTuple):
     data: bytes
 
 
+class Written(NamedTuple):
+    """The client wrote ``size`` more bytes of output frames to its terminal and has none
+    left (sent only while the server holds the terminal: it then writes there itself)."""
+
+    size: int
+
+
 class Resize(NamedTuple):
     """The client's terminal changed size."""
 
@@ -187,7 +194,7 @@ class CaptureResult(NamedTuple):
 
 
 Message: TypeAlias = (
-    Hello | NewSession | Attach | Input | Resize | Detach | ListSessions | KillSession
+    Hello | NewSession | Attach | Input | Written | Resize | Detach | ListSessions | KillSession
     | KillServer | Capture | Ok | Error | Created | Attached | Output | Exited | Detached
     | SessionList | CaptureResult
 )
@@ -306,6 +313,7 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "detach_keys": _detach_keys,
     },
     Input: {"data": _bytes},
+    Written: {"size": _int(0, 2**63 - 1)},
     Resize: {"cols": _COLS, "rows": _ROWS},
     Detach: {},
     ListSessions: {},
@@ -339,6 +347,7 @@ KINDS: dict[str, type[Message]] = {
     "new": NewSession,
     "attach": Attach,
     "input": Input,
+    "written": Written,
     "resize": Resize,
     "detach": Detach,
     "list": ListSessions,

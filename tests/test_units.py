@@ -16,11 +16,12 @@ from ptymux.keys import DetachMatcher
 # --- protocol -----------------------------------------------------------------------------
 
 SAMPLES: list[p.Message] = [
-    p.Hello(version=1, pid=42),
+    p.Hello(version=p.VERSION, pid=42),
     p.NewSession(argv=["sh", "-c", "x"], cwd="/", env={"A": "b"}, cols=80, rows=24,
-                 name="n", history=10, detached=True),
-    p.Attach(cols=1, rows=1, target=None),
+                 name="n", history=10, detached=True, terminal=True, detach_keys=b"\x01d"),
+    p.Attach(cols=1, rows=1, target=None, terminal=True, detach_keys=b"\x10\x11"),
     p.Input(data=b"\x00\xff"),
+    p.Written(size=12345),
     p.Resize(cols=p.MAX_COLS, rows=p.MAX_ROWS),
     p.Detach(),
     p.ListSessions(),
@@ -29,7 +30,7 @@ SAMPLES: list[p.Message] = [
     p.Capture(target="t", start=-5, end=3, escapes=True, join=True),
     p.Ok(),
     p.Error(message="bad"),
-    p.Created(id=3, name="x"),
+    p.Created(id=3, name="x", terminal=True),
     p.Attached(id=3, name="x"),
     p.Output(data=b"hello"),
     p.Exited(id=1, name="y", status=None, signal=9),
@@ -45,6 +46,10 @@ def test_every_message_round_trips(msg: p.Message) -> None:
     (got,) = p.FrameDecoder().messages(frame)
     assert type(got) is type(msg)  # NamedTuples of equal fields compare equal
     assert got == msg
+
+
+def test_the_samples_cover_every_kind() -> None:
+    assert {p.kind_of(m) for m in SAMPLES} == set(p.KINDS)
 
 
 def test_frames_split_anywhere_reassemble() -> None:
@@ -69,6 +74,9 @@ def test_oversized_frame_is_refused_from_its_header() -> None:
         {"t": "resize", "cols": True, "rows": 5},  # bool is not an int here
         {"t": "resize", "cols": 5},
         {"t": "resize", "cols": 5, "rows": 5, "extra": 1},
+        {"t": "written", "size": -1},
+        {"t": "attach", "cols": 1, "rows": 1, "terminal": 1},
+        {"t": "attach", "cols": 1, "rows": 1, "detach_keys": b"x" * 17},
         {"t": "input", "data": "text, not bytes"},
         {"t": "new", "argv": ["sh"], "cwd": "/", "env": {"A": 1}, "cols": 1, "rows": 1},
         {"t": 5},

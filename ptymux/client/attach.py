@@ -161,7 +161,7 @@ def run_attached(
             except ClientError:  # the server vanished mid-send or mid-read
                 # It may have said goodbye first (a program that exited at once, and a
                 # server that left with its last session): what it sent has been read.
-                ending = _handle_pending(conn, fd_out)
+                ending, _ = _handle_pending(conn, fd_out)
                 message, code = ending or (f"[lost server (session {name})]", 1)
     finally:
         signals.close()
@@ -169,29 +169,33 @@ def run_attached(
     return code
 
 
-def _handle_pending(conn: Connection, fd_out: int) -> tuple[str, int] | None:
-    """Write the output received so far; the final message and exit code if it came."""
+def _handle_pending(conn: Connection, fd_out: int) -> tuple[tuple[str, int] | None, int]:
+    """Write the output received so far: (the final message and exit code if it came,
+    how many output bytes were written)."""
     output: list[bytes] = []  # consecutive output frames go to the terminal in one write
+    written = 0
     for msg in conn.pending():
         if isinstance(msg, p.Output):
             output.append(msg.data)
             continue
         if output:
-            _write_all(fd_out, b"".join(output))
+            data = b"".join(output)
+            _write_all(fd_out, data)
+            written += len(data)
             output.clear()
         if isinstance(msg, p.Exited):
             code = msg.status if msg.signal is None else 128 + msg.signal
-            return (
-                f"[exited (session {msg.name}, {describe_exit(msg.status, msg.signal)})]",
-                code or 0,
-            )
+            why = describe_exit(msg.status, msg.signal)
+            return (f"[exited (session {msg.name}, {why})]", code or 0), written
         elif isinstance(msg, p.Detached):
-            return f"[detached (from session {msg.name})]", 0
+            return (f"[detached (from session {msg.name})]", 0), written
         elif isinstance(msg, p.Error):
-            return f"ptymux: {msg.message}", 1
+            return (f"ptymux: {msg.message}", 1), written
     if output:
-        _write_all(fd_out, b"".join(output))
-    return None
+        data = b"".join(output)
+        _write_all(fd_out, data)
+        written += len(data)
+    return None, written
 
 
 def _loop(
@@ -206,10 +210,17 @@ def _loop(
 ) -> tuple[str, int]:
     detaching = False
     stdin_open = read_keys  # else the server reads the keys from the terminal itself
+    unacked = 0  # output written since we last told the server (when it holds the terminal)
     while True:
-        ending = _handle_pending(conn, fd_out)
+        ending, written = _handle_pending(conn, fd_out)
         if ending is not None:
             return ending
+        if not read_keys:
+            unacked += written
+            if unacked and not select.select([conn.fileno()], [], [], 0)[0]:
+                # Caught up: the server may write to the terminal itself again.
+                conn.send(p.Written(unacked))
+                unacked = 0
         watched = [conn.fileno(), signals.read_fd] + ([fd_in] if stdin_open else [])
         try:
             ready = select.select(watched, [], [])[0]

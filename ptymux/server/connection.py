@@ -58,12 +58,13 @@ class Connection:
         self.closed = False
         self._loop = asyncio.get_running_loop()
         self._fds: list[int] = []  # passed fds not yet claimed by a request
-        self._pressure: set[str] = set()  # which writers are over their high-water mark
+        self._paused = False  # our socket is over its high-water mark
+        self._unwritten = 0  # output bytes sent as frames that the client has not written yet
         self._reading = False
         self._closing = False  # flushing an error frame before closing
         sock.setblocking(False)
         self._out = FdWriter(
-            self._loop, sock.fileno(), lambda on: self._set_pressure("socket", on),
+            self._loop, sock.fileno(), self._set_paused,
             lambda _error: self.close(),
         )
         self._set_reading(True)
@@ -122,14 +123,10 @@ class Connection:
             log.exception("error serving a client")
             self.fail(f"internal error: {type(e).__name__}: {e}; see the server log")
 
-    def _set_pressure(self, writer: str, on: bool) -> None:
-        was = bool(self._pressure)
-        if on:
-            self._pressure.add(writer)
-        else:
-            self._pressure.discard(writer)
-        if bool(self._pressure) != was and self.session is not None:
-            self.session.client_paused(self, bool(self._pressure))
+    def _set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        if self.session is not None:
+            self.session.client_paused(self, paused)
 
     @property
     def pending(self) -> int:
@@ -143,11 +140,19 @@ class Connection:
             self._out.write(p.encode(msg))
 
     def output(self, data: bytes) -> None:
-        """The session's output: straight to the passed terminal if we hold one."""
-        if self.terminal is not None:
-            self.terminal.write(data)
-        elif not self.closed:
-            self._out.write(p.encode(p.Output(data)))
+        """The session's output: straight into the passed terminal while it keeps up and
+        the client has written every frame before (order!); the rest as frames."""
+        if self.closed:
+            return
+        if self.terminal is not None and not self._unwritten:
+            written = self.terminal.write_now(data)
+            if written == len(data):
+                return
+            data = data[written:]
+            self._unwritten += len(data)
+        elif self.terminal is not None:
+            self._unwritten += len(data)
+        self._out.write(p.encode(p.Output(data)))
 
     def session_ended(self, session: Session) -> None:
         try:
@@ -196,26 +201,24 @@ class Connection:
             self._loop, fd, detach_keys,
             on_keys=self._terminal_keys,
             on_detach=self._detach,
-            on_pressure=lambda on: self._set_pressure("terminal", on),
         )
+        self._unwritten = 0
 
     def _terminal_keys(self, keys: bytes) -> None:
         if self.session is not None:
             self.session.write(keys)
 
-    def _release_terminal(self) -> bytes:
+    def _release_terminal(self) -> None:
         terminal, self.terminal = self.terminal, None
-        if terminal is None:
-            return b""
-        self._set_pressure("terminal", False)
-        return terminal.release()
+        if terminal is not None:
+            terminal.release()
 
     def _hand_back(self, leave: bytes) -> None:
-        """Give the terminal back: what it has not taken yet, then ``leave``, go as frames,
-        so they reach it in order before the client hears it is detached."""
-        data = self._release_terminal() + leave
-        for start in range(0, len(data), p.MAX_DATA):
-            self.send(p.Output(data[start : start + p.MAX_DATA]))
+        """Give the terminal back, ``leave`` last: as a frame, so it comes after every frame
+        the client has yet to write, and before the client hears it is detached."""
+        self._release_terminal()
+        for start in range(0, len(leave), p.MAX_DATA):
+            self.send(p.Output(leave[start : start + p.MAX_DATA]))
 
     # --- closing --------------------------------------------------------------------------
 
@@ -303,12 +306,16 @@ class Connection:
         self._leave_session()
         self.session = session
         session.attach(self, cols, rows)
-        if self._pressure:
+        if self._paused:
             session.client_paused(self, True)
 
     def on_Input(self, msg: p.Input) -> None:
         if self.session is not None:
             self.session.write(msg.data)
+
+    def on_Written(self, msg: p.Written) -> None:
+        """The client caught up with the output frames: the terminal may be written again."""
+        self._unwritten = max(0, self._unwritten - msg.size)
 
     def on_Resize(self, msg: p.Resize) -> None:
         if self.session is not None:

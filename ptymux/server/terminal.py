@@ -2,8 +2,11 @@
 
 A local client hands the server its terminal (a fresh open of it, passed with SCM_RIGHTS)
 so that live output and keystrokes skip a hop through the client process, as tmux's do.
-The server then also watches for the detach keys. Whatever the terminal did not take yet
-is handed back on release, to go through the socket ahead of the detach message.
+The server then also watches for the detach keys.
+
+Writes never wait: ``write_now`` writes what the terminal takes at once and says how much
+that was. What it does not take goes to the client as frames (``server/connection.py``):
+the client can block on a slow terminal, on its own core, where the server must not.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import os
 from collections.abc import Callable
 
 from ptymux.keys import DetachMatcher
-from ptymux.server.writer import FdWriter
 
 READ_SIZE = 1 << 16
 DEFAULT_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, for a client that named none
@@ -28,7 +30,6 @@ class PassedTerminal:
         detach_keys: bytes,
         on_keys: Callable[[bytes], None],
         on_detach: Callable[[], None],
-        on_pressure: Callable[[bool], None],
     ) -> None:
         os.set_blocking(fd, False)  # our own open file description: the client's stays as is
         self.fd = fd
@@ -36,7 +37,6 @@ class PassedTerminal:
         self._matcher = DetachMatcher(detach_keys or DEFAULT_KEYS)
         self._on_keys = on_keys
         self._on_detach = on_detach
-        self._writer = FdWriter(loop, fd, on_pressure, lambda _error: self._gone())
         self._reading = False
         self._released = False
         self.set_reading(True)
@@ -51,8 +51,17 @@ class PassedTerminal:
             self._loop.remove_reader(self.fd)
         self._reading = on
 
-    def write(self, data: bytes) -> None:
-        self._writer.write(data)
+    def write_now(self, data: bytes) -> int:
+        """Write what the terminal takes without waiting; how many bytes that was."""
+        if self._released:
+            return 0
+        try:
+            return os.write(self.fd, data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError:  # EIO: the terminal hung up
+            self._loop.call_soon(self._gone)
+            return 0
 
     def _readable(self) -> None:
         try:
@@ -72,16 +81,15 @@ class PassedTerminal:
 
     def _gone(self) -> None:
         """The terminal closed or hung up: detach, as a client does when its stdin ends."""
-        self.set_reading(False)
-        self._on_detach()
+        if not self._released:
+            self.set_reading(False)
+            self._on_detach()
 
-    def release(self) -> bytes:
-        """Stop using the terminal and close our fd; return the output it has not taken."""
+    def release(self) -> None:
+        """Stop using the terminal and close our fd."""
         if self._released:
-            return b""
+            return
         self.set_reading(False)
         self._released = True
-        pending = self._writer.take()
         with contextlib.suppress(OSError):
             os.close(self.fd)
-        return pending
