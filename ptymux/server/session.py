@@ -34,6 +34,7 @@ MODEL_DELAY = 0.002  # seconds output waits before the model sees it: floods com
 #                      reads, and the model works best on (and skips most of) large batches
 DEFER_LIMIT = 4 << 20  # while more output waits in the pty, the model may lag this much
 SKIP_MIN = 1 << 18  # backlog from which looking for lines to skip is worth a scan
+PAUSED_DEFER = 0.05  # seconds the model may wait on clients that paused the pty
 MAX_BACKLOG = 32 << 20  # output the model may lag behind before the pty is paused
 
 
@@ -80,6 +81,7 @@ class Session:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._backlog = bytearray()  # output the model has not seen yet
         self._fresh_output = False  # output arrived since the model last looked
+        self._last_output = 0.0
         self._urgent = False  # a query waits in the backlog: no deferring
         self._feeding: asyncio.Handle | asyncio.TimerHandle | None = None
         self._model: ScreenModel = create_model(cols, rows, history)
@@ -145,6 +147,7 @@ class Session:
             asked = has_query(data)
         self._backlog += data
         self._fresh_output = True
+        self._last_output = self._loop.time()
         if asked:
             # A program waits for the answer: let the model reach the query now.
             self._urgent = True
@@ -166,9 +169,15 @@ class Session:
         self._feeding = None
         if self.ended:
             return
-        flowing = self._fresh_output or self._pty_readable()
+        # A client that cannot keep up pauses the pty, but the flood is not over: the model
+        # keeps waiting rather than take the CPU the client's writes need (a while: a
+        # stopped terminal must not keep the server waking up).
+        held = bool(self._paused_clients) and not self._eof
+        held = held and self._loop.time() - self._last_output < PAUSED_DEFER
+        flowing = self._fresh_output or held or self._pty_readable()
+        waiting = self._reading or held
         self._fresh_output = False
-        if self._reading and len(self._backlog) < DEFER_LIMIT and flowing and not self._urgent:
+        if waiting and len(self._backlog) < DEFER_LIMIT and flowing and not self._urgent:
             self._feeding = self._loop.call_later(MODEL_DELAY, self._feed_slice)
             return
         self._skip_backlog()
