@@ -3,20 +3,26 @@
 pyghostty is imported lazily, on the first model created; ``available()`` tells whether it
 can be. Notes (see ``docs/performance.md``, "Native emulator candidates"):
 
+* ``feed`` hands the bytes to libghostty-vt whole. Python looks at them only through a few
+  ``bytes.find`` calls (none for a read without ESC), for rare sequences libghostty-vt does
+  not handle the way xterm does: ``CSI ? 6 n`` (answered as DECXCPR), ``CSI g`` (given its
+  default parameter), and DEC line drawing being designated (so that
+  ``redraw`` can paint box-drawing characters through the DEC graphics set again, as a
+  terminal that saw the stream holds them).
 * ``redraw`` and styled ``capture`` use Ghostty's VT formatter through the raw cffi layer
-  (not in pyghostty's Pythonic API). The first formatter call in a process costs ~50 ms of
-  one-time set-up; later calls take well under a millisecond for 80x24.
-* The main screen under an alternate one is painted by switching the emulator to the main
-  screen with mode 47 for the dump and back (mode 47's flag is then restored directly), so
-  the formatter, which only reads the active screen, can reach it.
-* The cursor saved by ``CSI ? 1049 h`` cannot be read from libghostty-vt: the model records
-  the cursor just before that sequence in the stream (``feed`` looks for it) and uses it in
-  ``redraw`` and ``leave``.
-* ``redraw`` ends with the bytes of an escape sequence (or UTF-8 character) the input left
-  unfinished, found from the parser's ground state at a few cut points in each feed.
-* Not reproduced by ``redraw``: a pending wrap (the cursor is placed on the last column
-  without it), the charsets (G0/G1), DECSC slots, the icon name. Modes, scrolling region,
-  tab stops, cursor visibility and the pen come from the formatter.
+  (not in pyghostty's Pythonic API). Its output is reordered (contents first, then tab stops,
+  margins, the DECSC slot, modes, cursor) and its palette colours 0-15 are written as SGR
+  30-37/90-97 (40-47/100-107) as programs write them.
+* State the formatter does not reach is read from a scratch copy of the terminal (a
+  libghostty-vt snapshot, decoded into a new terminal): ``ESC 8`` there gives the DECSC slot
+  (position, pen, charsets, origin mode), leaving the alternate screen there gives the main
+  screen under it and the cursor ``CSI ? 1049 h`` saved.
+* A pending wrap is rebuilt by the formatter (it writes the last cell again); the cursor
+  shape comes from a render state; the title is repainted; a sequence the input left
+  unfinished is replayed from libghostty-vt's continuation tracking.
+* Not reproduced: the icon name (libghostty-vt keeps none), a palette changed with OSC 4,
+  a pending wrap saved by DECSC. ``resize`` reflows the main screen (libghostty-vt always
+  does), where xterm and the ``vt`` model cut rows.
 * ``capture(join=True)`` uses Ghostty's unwrap (copy semantics: soft-wrapped rows joined).
 """
 
@@ -24,39 +30,79 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import weakref
 from typing import Any
 
+from ptymux import __version__
 from ptymux.term.model import ScreenModel
 
 _ALT_MODES = (1049, 1047, 47)
-_ALT_SET = re.compile(r"\x1b\[\?(?:1049|1047|47)h")
-_REGION = re.compile(r"\x1b\[(\d+);(\d+)r")
-_SEQ_1049 = b"\x1b[?1049h"
-_PENDING_MAX = 1 << 16
-_C0 = bytes(b for b in range(0x20) if b != 0x1B)
+_CONTINUATION_MAX = 1 << 16
+_DECXCPR = b"\x1b[?6n"
+_ACS_SET = (b"\x1b(0", b"\x1b)0")
+_TBC = b"\x1b[g"
 
-# Brings any terminal to a known state before the dump is painted (the formatter only
-# emits what differs from a fresh terminal).
+# Brings any terminal to libghostty-vt's initial state (the formatter only emits what
+# differs from it).
 _PREAMBLE = (
     "\x1b[?1049l\x1b[?47l\x1b[?1047l"  # out of any alternate screen
-    "\x1b[r\x1b[?6l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, newline
-    "\x1b[?1l\x1b>\x1b[?25h\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l"
-    "\x1b[?1004l\x1b[?5l\x1b[?12l"
-    "\x1b[0m\x1b(B\x1b)B\x0f\x1b[3g\x1b[H\x1b[2J"
+    "\x1b[>4m"  # modifyOtherKeys off (before the SGR reset, for terminals reading it as SGR 4)
+    "\x1b[r\x1b[?6l\x1b[?69l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, LNM
+    "\x1b[?1l\x1b>\x1b[?25h\x1b[?2004l\x1b[?9l\x1b[?1000l\x1b[?1001l\x1b[?1002l\x1b[?1003l"
+    "\x1b[?1005l\x1b[?1006l\x1b[?1015l\x1b[?1016l\x1b[?1004l\x1b[?1007l\x1b[?5l\x1b[?12l"
+    "\x1b[?45l\x1b[0 q"
+    "\x1b[0m\x1b(B\x1b)B\x0f\x1b[H\x1b[2J"
 )
+_CHARSETS_OFF = "\x1b(B\x1b)B\x0f"
+_G23 = re.compile(r"\x1b[*+no]")
+_CLEAR_ALT = "\x1b[0m\x1b[H\x1b[2J"
+
+_CUP = re.compile(r"\x1b\[(\d+);(\d+)H")
+_MARGINS = re.compile(r"(?:\x1b\[\d+;\d+[rs])+$")
+_REGION = re.compile(r"\x1b\[(\d+);(\d+)r")
+_LR = re.compile(r"\x1b\[(\d+);(\d+)s")
+_MODE = re.compile(r"\x1b\[\?(\d+)([hl])")
+_PALETTE = re.compile(r"\x1b\[([34])8;5;(\d+)m")
+_SGR_RUN = re.compile(r"(?:\x1b\[[0-9;]*m){2,}")
+_SGR_ONE = re.compile(r"\x1b\[([0-9;]*)m")
+# Modes the formatter reports that a redraw must not (or cannot) set as such.
+_SKIP_MODES = frozenset((47, 1047, 1049, 2026, 66, 69))
+# DEC special graphics (``ESC ( 0``): the line-drawing characters libghostty-vt stores as
+# their Unicode counterparts, and back.
+_DEC_LINES = dict(zip("◆▒┘┐┌└┼⎺⎻─⎼⎽├┤┴┬│", "`ajklmnopqrstuvwx", strict=True))
+_DEC_RUN = re.compile("[" + "".join(_DEC_LINES) + "]+")
+_DEC_TABLE = str.maketrans(_DEC_LINES)
+# DECSCUSR from the render state's cursor shape (bar, block, underline) and blinking.
+_SHAPES = {(0, True): 5, (0, False): 6, (1, True): 1, (1, False): 2, (2, True): 3,
+           (2, False): 4}
+_C0 = "".join(map(chr, range(0x20))) + "\x7f"
 
 
-def _unfinished_utf8(data: bytes, end: int) -> int:
-    """Where a UTF-8 character left unfinished at ``data[:end]``'s end begins, or -1."""
-    for back in range(1, min(4, end) + 1):
-        byte = data[end - back]
-        if byte >= 0xC0:
-            if back < (2 if byte < 0xE0 else 3 if byte < 0xF0 else 4):
-                return end - back
-            return -1
-        if byte < 0x80:
-            return -1
-    return -1
+def _palette(m: re.Match[str]) -> str:
+    n = int(m.group(2))
+    if n < 8:
+        return f"\x1b[{m.group(1)}{n}m"
+    if n < 16:
+        return f"\x1b[{'9' if m.group(1) == '3' else '10'}{n - 8}m"
+    return m.group(0)
+
+
+def _merge_sgr(m: re.Match[str]) -> str:
+    params = [p or "0" for p in _SGR_ONE.findall(m.group(0))]
+    last_reset = max(i for i, p in enumerate(params) if p == "0") if "0" in params else 0
+    return "\x1b[" + ";".join(params[last_reset:]) + "m"
+
+
+def _tidy(text: str) -> str:
+    """The formatter's SGR as programs write it: SGR 30-37/90-97 for the 16 colours, and
+    one sequence where it writes several in a row."""
+    if "8;5;" in text:
+        text = _PALETTE.sub(_palette, text)
+    return _SGR_RUN.sub(_merge_sgr, text)
+
+
+def _dec_lines(text: str) -> str:
+    return _DEC_RUN.sub(lambda m: "\x1b(0" + m.group(0).translate(_DEC_TABLE) + "\x1b(B", text)
 
 
 def available() -> bool:
@@ -70,65 +116,202 @@ def available() -> bool:
     return True
 
 
+class _Screen:
+    """One screen as the formatter dumps it, cut into the pieces ``redraw`` reorders: modes,
+    tab stops, contents (``body``), margins, then the cursor: its position (``cup``,
+    absolute), the last cell written again for a pending wrap (``reprint``), and the pen,
+    charsets and keyboard flags (``pen``)."""
+
+    __slots__ = ("body", "cup", "margins", "modes", "origin", "pen", "reprint", "tabs", "x",
+                 "y")
+
+    def __init__(self, text: str, x: int, y: int, origin: bool) -> None:
+        self.x, self.y, self.origin = x, y, origin
+        home = text.find("\x1b[H")
+        if home < 0:
+            home = len(text)
+        head, rest = text[:home], text[home:]
+        tabs = head.find("\x1b[3g")
+        self.modes = head[:tabs] if tabs >= 0 else head
+        self.tabs = head[tabs:] if tabs >= 0 else ""
+        cups = list(_CUP.finditer(rest))  # the cursor's is the last
+        cup = cups[-1] if cups else None
+        self.cup = (x, y)
+        self.reprint = self.pen = ""
+        if cup is None:  # (the formatter always places the cursor; just in case)
+            self.body, self.margins = _tidy(rest), ""
+            return
+        body = rest[: cup.start()]
+        margins = _MARGINS.search(body)
+        self.margins = margins.group(0) if margins else ""
+        self.body = _tidy(body[: margins.start()] if margins else body)
+        self.cup = (int(cup.group(2)) - 1, int(cup.group(1)) - 1)
+        cursor = rest[cup.end() :]
+        pen = cursor.rfind("\x1b[0m")
+        if pen < 0:
+            pen = len(cursor)
+        self.reprint = _tidy(cursor[:pen])
+        self.pen = _tidy(cursor[pen:])
+
+    def region(self) -> tuple[int, int]:
+        """The top and left margins (0-based)."""
+        top = left = 0
+        if m := _REGION.search(self.margins):
+            top = int(m.group(1)) - 1
+        if m := _LR.search(self.margins):
+            left = int(m.group(1)) - 1
+        return top, left
+
+    def goto(self, origin: bool) -> str:
+        """CUP to the cursor (or to the cell a pending wrap writes again), relative to the
+        margins when ``origin``."""
+        x, y = self.cup
+        if origin:
+            top, left = self.region()
+            x, y = max(x - left, 0), max(y - top, 0)
+        return f"\x1b[{y + 1};{x + 1}H"
+
+    def place(self, origin: bool) -> str:
+        """The cursor section: position, the pending wrap, the pen, the charsets."""
+        return self.goto(origin) + self.reprint + self.pen
+
+    def slot(self, charsets_off: str) -> str:
+        """This cursor as a DECSC slot: set, saved with ``ESC 7``, then the pen and the
+        charsets back to their defaults. Written while the margins are the whole screen,
+        where origin-relative and absolute positions agree (a saved position may lie outside
+        the margins set later)."""
+        on = "\x1b[?6h" if self.origin else ""
+        off = "\x1b[?6l" if self.origin else ""
+        return f"{on}{self.goto(False)}{self.pen}\x1b7{off}\x1b[0m{charsets_off}"
+
+
 class GhosttyModel(ScreenModel):
     """The emulator model on libghostty-vt (``pyghostty``)."""
 
     def __init__(self, cols: int, rows: int, history: int = 2000) -> None:
         import pyghostty  # type: ignore[import-untyped,import-not-found,unused-ignore]
         from pyghostty import ffi, lib  # type: ignore[import-untyped,import-not-found,unused-ignore]
-        from pyghostty.core import init_sized  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        from pyghostty._ffi import union_fn  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        from pyghostty.core import init_sized, read_buf  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
         self._ffi: Any = ffi
         self._lib: Any = lib
         self._init_sized: Any = init_sized
+        self._read_buf: Any = read_buf
+        self._grid_ref: Any = union_fn(
+            "ghostty_terminal_grid_ref",
+            "GhosttyResult(*)(GhosttyTerminal, GhosttyPointS, GhosttyGridRef*)",
+        )
         self.history_limit = max(history, 0)
         self.term: Any = pyghostty.Terminal(cols, rows, scrollback=self.history_limit)
         self._replies: list[bytes] = []
-        self.term.on_reply(self._replies.append)
+        self._decxcpr = False  # the next cursor report answers CSI ? 6 n
         self.cols, self.rows = cols, rows
         self.errors = 0
         # The hot path calls the C API directly (pyghostty's ``feed`` and ``get`` look the
         # function and key up and allocate on every call).
         self._handle: Any = self.term._t[0]
         self._vt_write: Any = lib.ghostty_terminal_vt_write
-        self._terminal_get: Any = lib.ghostty_terminal_get
-        self._ground_key: Any = lib.GHOSTTY_TERMINAL_DATA_VT_GROUND
-        self._ground_out: Any = ffi.new("bool*")
-        self._saved_1049: tuple[int, int] | None = None  # cursor saved by CSI ? 1049 h
-        self._before_tail: tuple[int, int] = (0, 0)  # cursor when the last feed ended
-        self._tail = b""  # last bytes fed, for a CSI ? 1049 h split between feeds
-        self._pending = b""  # a sequence the input left unfinished, replayed by redraw
+        self._acs = False  # DEC line drawing was designated at some point
+        self._tail = b""  # a CSI ? 6 n cut short at the end of the last feed, so far
+        self._render: Any = None  # a render state, made on the first redraw
+        self._setup()
+
+    def _setup(self) -> None:
+        ffi, lib, handle = self._ffi, self._lib, self._handle
+        self._callbacks = [
+            ffi.callback("GhosttyTerminalWritePtyFn", self._on_reply, onerror=self._on_error),
+            ffi.callback("GhosttyTerminalDeviceAttributesFn", self._on_da,
+                         onerror=self._on_error),
+            ffi.callback("GhosttyTerminalXtversionFn", self._on_xtversion,
+                         onerror=self._on_error),
+        ]
+        self._version = ffi.new("char[]", f"ptymux {__version__}".encode())
+        options = (
+            (lib.GHOSTTY_TERMINAL_OPT_WRITE_PTY, self._callbacks[0]),
+            (lib.GHOSTTY_TERMINAL_OPT_DEVICE_ATTRIBUTES, self._callbacks[1]),
+            (lib.GHOSTTY_TERMINAL_OPT_XTVERSION, self._callbacks[2]),
+            (lib.GHOSTTY_TERMINAL_OPT_CONTINUATION_MAX_BYTES,
+             ffi.new("size_t*", _CONTINUATION_MAX)),
+            # A shape DECSCUSR never sets: tells "the default" (DECSCUSR 0) apart.
+            (lib.GHOSTTY_TERMINAL_OPT_DEFAULT_CURSOR_STYLE,
+             ffi.new("GhosttyTerminalCursorStyle*",
+                     lib.GHOSTTY_TERMINAL_CURSOR_STYLE_BLOCK_HOLLOW)),
+        )
+        for option, value in options:
+            lib.ghostty_terminal_set(handle, option, value)
+        # Alternate scroll starts off, as in xterm (the formatter then writes it when set).
+        mode = ffi.new("GhosttyTerminalModeConfig*")
+        mode.mode, mode.value = 1007, False
+        lib.ghostty_terminal_set(handle, lib.GHOSTTY_TERMINAL_OPT_MODE_DEFAULT, mode)
+
+    # --- callbacks (run inside vt_write) ---------------------------------------------------
+
+    def _on_error(self, *_: object) -> None:
+        self.errors += 1
+
+    def _on_reply(self, _t: Any, _u: Any, data: Any, n: int) -> None:
+        reply = bytes(self._ffi.buffer(data, n))
+        if reply.startswith(b"\x1bP!|"):
+            return  # DA3: xterm does not answer it
+        if self._decxcpr and reply.endswith(b"R"):
+            self._decxcpr = False
+            reply = b"\x1b[?" + reply[2:]
+        self._replies.append(reply)
+
+    def _on_da(self, _t: Any, _u: Any, out: Any) -> bool:
+        # As ptymux's own emulator answers: DA1 ``CSI ? 1 ; 2 c``, DA2 ``CSI > 0 ; 10 ; 1 c``.
+        out.primary.conformance_level = 1
+        out.primary.features[0] = 2
+        out.primary.num_features = 1
+        out.secondary.device_type = 0
+        out.secondary.firmware_version = 10
+        out.secondary.rom_cartridge = 1
+        return True
+
+    def _on_xtversion(self, _t: Any, _u: Any) -> Any:
+        s = self._ffi.new("GhosttyString*")
+        s.ptr = self._ffi.cast("const uint8_t*", self._version)
+        s.len = len(self._ffi.string(self._version))
+        return s[0]
 
     # --- low level -----------------------------------------------------------------------
 
-    def _get(self, key: str, ctype: str) -> Any:
-        return self.term.get(key, ctype)
+    def _get(self, key: str, ctype: str, handle: Any = None) -> Any:
+        out = self._ffi.new(ctype + "*")
+        key_id = getattr(self._lib, f"GHOSTTY_TERMINAL_DATA_{key.upper()}")
+        self._lib.ghostty_terminal_get(self._handle if handle is None else handle, key_id, out)
+        return out[0]
 
-    def _write(self, data: bytes) -> None:
-        self._vt_write(self._handle, data, len(data))
+    def _write(self, data: bytes, handle: Any = None) -> None:
+        self._vt_write(self._handle if handle is None else handle, data, len(data))
 
-    def _ground(self) -> bool:
-        """Whether the parser is idle (not inside a sequence or a UTF-8 character)."""
-        self._terminal_get(self._handle, self._ground_key, self._ground_out)
-        return bool(self._ground_out[0])
-
-    def _mode(self, n: int) -> bool:
-        return bool(self.term.mode(n))
-
-    def _set_mode(self, n: int, value: bool) -> None:
+    def _mode(self, n: int, handle: Any = None) -> bool:
         c = self._ffi.new("GhosttyTerminalModeConfig*")
         c.mode = n & 0x7FFF
-        c.value = value
-        self._lib.ghostty_terminal_set(self.term._t[0], self._lib.GHOSTTY_TERMINAL_OPT_MODE, c)
+        self._lib.ghostty_terminal_get(
+            self._handle if handle is None else handle, self._lib.GHOSTTY_TERMINAL_DATA_MODE, c
+        )
+        return bool(c.value)
 
-    def _alt_mode(self) -> int:
+    def _alt_mode(self, handle: Any = None) -> int:
         """The alternate-screen mode in effect (1049, 1047, 47), or 0 on the main screen."""
-        if not self._get("active_screen", "GhosttyTerminalScreen"):
+        if not self._get("active_screen", "GhosttyTerminalScreen", handle):
             return 0
         for mode in _ALT_MODES:
-            if self._mode(mode):
+            if self._mode(mode, handle):
                 return mode
         return 1049
+
+    def _ref(self, handle: Any, x: int, y: int, tag: str) -> Any:
+        ffi, lib = self._ffi, self._lib
+        pt = ffi.new("GhosttyPointS*")
+        pt.tag = getattr(lib, f"GHOSTTY_POINT_TAG_{tag.upper()}")
+        pt.value.x, pt.value.y = x, y
+        ref = self._init_sized("GhosttyGridRef")
+        if self._grid_ref(handle, pt[0], ref):
+            raise ValueError(f"no cell at {x},{y} ({tag})")
+        return ref
 
     def _format(
         self,
@@ -138,13 +321,13 @@ class GhosttyModel(ScreenModel):
         full: bool = False,
         unwrap: bool = False,
         trim: bool = False,
+        handle: Any = None,
     ) -> str:
         """The formatter's output for rows ``rows`` (first, last; coordinates in ``tag``),
-        VT (styled) or plain; ``full`` adds modes, scrolling region, tab stops and the pen."""
+        VT (styled) or plain; ``full`` adds modes, scrolling region, tab stops, the cursor,
+        the pen, the charsets and the keyboard flags."""
         ffi, lib = self._ffi, self._lib
-        from pyghostty._ffi import check  # type: ignore[import-untyped,import-not-found,unused-ignore]
-        from pyghostty.core import read_buf  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
+        handle = self._handle if handle is None else handle
         opts = self._init_sized("GhosttyFormatterTerminalOptions")
         opts.emit = lib.GHOSTTY_FORMATTER_FORMAT_VT if vt else lib.GHOSTTY_FORMATTER_FORMAT_PLAIN
         opts.unwrap = unwrap
@@ -155,25 +338,57 @@ class GhosttyModel(ScreenModel):
             opts.extra.modes = True
             opts.extra.scrolling_region = True
             opts.extra.tabstops = True
+            opts.extra.screen.cursor = True
+            opts.extra.screen.charsets = True
+            opts.extra.screen.kitty_keyboard = True
         selection = None
         if rows is not None:
+            cols = int(self._get("cols", "uint16_t", handle))
             selection = self._init_sized("GhosttySelection")
-            selection.start = self.term.ref(0, rows[0], tag)[0]
-            selection.end = self.term.ref(self.cols - 1, rows[1], tag)[0]
+            selection.start = self._ref(handle, 0, rows[0], tag)[0]
+            selection.end = self._ref(handle, cols - 1, rows[1], tag)[0]
             opts.selection = selection
         fmt = ffi.new("GhosttyFormatter*")
-        check(lib.ghostty_formatter_terminal_new(ffi.NULL, fmt, self.term._t[0], opts[0]), "fmt")
+        if lib.ghostty_formatter_terminal_new(ffi.NULL, fmt, handle, opts[0]):
+            raise RuntimeError("ghostty_formatter_terminal_new failed")
         try:
-            text: str = read_buf(
+            text: str = self._read_buf(
                 lambda b, n, out: lib.ghostty_formatter_format_buf(fmt[0], b, n, out)
             )
         finally:
             lib.ghostty_formatter_free(fmt[0])
         return text
 
+    def _screen(self, handle: Any = None) -> _Screen:
+        """The active screen of ``handle`` (the model's terminal by default)."""
+        rows = int(self._get("rows", "uint16_t", handle))
+        text = self._format((0, rows - 1), full=True, handle=handle)
+        x = int(self._get("cursor_x", "uint16_t", handle))
+        y = int(self._get("cursor_y", "uint16_t", handle))
+        return _Screen(text, x, y, self._mode(6, handle))
+
+    def _clone(self) -> Any:
+        """A scratch copy of the terminal (freed by the caller), or None."""
+        ffi, lib = self._ffi, self._lib
+        n = ffi.new("size_t*")
+        lib.ghostty_snapshot_encode_buf(self._handle, ffi.NULL, 0, n)
+        buf = ffi.new("uint8_t[]", max(n[0], 1))
+        if lib.ghostty_snapshot_encode_buf(self._handle, buf, len(buf), n):
+            return None
+        decoder = ffi.new("GhosttySnapshotDecoder*")
+        if lib.ghostty_snapshot_decoder_new_buf(ffi.NULL, decoder, buf, n[0]):
+            return None
+        term = ffi.new("GhosttyTerminal*")
+        try:
+            if lib.ghostty_snapshot_decoder_decode(decoder[0], term):
+                return None
+        finally:
+            lib.ghostty_snapshot_decoder_free(decoder[0])
+        return term[0]
+
     def _region(self) -> tuple[int, int] | None:
         """The scrolling region (top, bottom; 0-based) when one is set, else None."""
-        out = self._format((0, 0), vt=True, full=True)
+        out = self._format((0, 0), full=True)
         m = _REGION.search(out)
         if m is None:
             return None
@@ -181,6 +396,37 @@ class GhosttyModel(ScreenModel):
         if top <= 0 and bottom >= self.rows - 1:
             return None
         return top, bottom
+
+    def _continuation(self) -> bytes:
+        """The bytes of a sequence (or UTF-8 character) the input left unfinished."""
+        ffi, lib = self._ffi, self._lib
+        n = ffi.new("size_t*")
+        lib.ghostty_terminal_continuation_buf(self._handle, ffi.NULL, 0, n)
+        if not n[0]:
+            return b""
+        buf = ffi.new("uint8_t[]", n[0])
+        if lib.ghostty_terminal_continuation_buf(self._handle, buf, n[0], n):
+            return b""
+        return bytes(ffi.buffer(buf, n[0]))
+
+    def _cursor_shape(self) -> int:
+        """The DECSCUSR number of the cursor's shape (0: the default)."""
+        ffi, lib = self._ffi, self._lib
+        if self._render is None:
+            state = ffi.new("GhosttyRenderState*")
+            if lib.ghostty_render_state_new(ffi.NULL, state):
+                return 0
+            self._render = state
+            weakref.finalize(self, lib.ghostty_render_state_free, state[0])
+        state = self._render[0]
+        if lib.ghostty_render_state_update(state, self._handle):
+            return 0
+        shape = ffi.new("GhosttyRenderStateCursorVisualStyle*")
+        if lib.ghostty_render_state_get(
+            state, lib.GHOSTTY_RENDER_STATE_DATA_CURSOR_VISUAL_STYLE, shape
+        ):
+            return 0
+        return _SHAPES.get((int(shape[0]), self._mode(12)), 0)
 
     # --- ScreenModel ---------------------------------------------------------------------
 
@@ -191,63 +437,46 @@ class GhosttyModel(ScreenModel):
             self.errors += 1
 
     def _feed(self, data: bytes) -> None:
-        term = self.term
-        # A CSI ? 1049 h split between the previous feed and this one: the cursor it saved
-        # is where the previous feed left it.
         if self._tail:
-            joined = self._tail + data[: len(_SEQ_1049)]
-            at = joined.find(_SEQ_1049)
-            if 0 <= at < len(self._tail) and not self._alt_mode():
-                self._saved_1049 = self._before_tail
-        # Where to cut the feed: before each CSI ? 1049 h (to record the cursor it saves),
-        # and before the last ESC and a trailing UTF-8 lead byte (to know where a sequence
-        # left unfinished at the end began, for ``redraw`` to replay it).
-        cuts = set()
-        at = data.find(_SEQ_1049)
-        while at >= 0:
-            cuts.add(at)
-            at = data.find(_SEQ_1049, at + 1)
-        esc = data.rfind(b"\x1b")
-        if esc > 0:
-            cuts.add(esc)
-        lead = _unfinished_utf8(data, len(data))  # an unfinished UTF-8 character at the end
-        if lead >= 0:
-            cuts.add(lead)
-        # Whether the parser was idle before each cut (an unfinished UTF-8 character counts
-        # as idle: an ESC abandons it).
-        ground = {0: not self._pending.startswith(b"\x1b")}
-        done = 0
-        for cut in sorted(cuts):
-            if cut > done:
-                self._write(data[done:cut])
-                done = cut
-                # (an unfinished UTF-8 character before an ESC: idle, the ESC drops it)
-                ground[cut] = self._ground() or (
-                    cut == esc and _unfinished_utf8(data, cut) >= 0
-                )
-            if data.startswith(_SEQ_1049, cut) and not self._alt_mode():
-                self._saved_1049 = term.cursor
-        self._write(data[done:] if done else data)
-        if self._ground():
-            self._pending = b""
-        elif lead >= 0 and ground.get(lead):
-            self._pending = data[lead:]
-        elif esc >= 0 and ground.get(esc):
-            self._pending = data[esc:]
-        elif lead >= 0 and esc < 0 and not self._pending.startswith(b"\x1b"):
-            self._pending = data[lead:]  # after an invalid UTF-8 sequence
-        elif esc >= 0 and (begun := data.rfind(b"\x1b", 0, esc)) >= 0:
-            self._pending = data[begun:]  # a string sequence being ended by ESC \\
+            data = self._finish_decxcpr(data)
+        if b"\x1b" not in data:  # (the common case: text)
+            self._vt_write(self._handle, data, len(data))
+            return
+        if not self._acs and (_ACS_SET[0] in data or _ACS_SET[1] in data):
+            self._acs = True
+        if _TBC in data:  # libghostty-vt clears no tab stop for CSI g without a parameter
+            data = data.replace(_TBC, b"\x1b[0g")
+        at = data.find(_DECXCPR)
+        if at < 0:
+            self._vt_write(self._handle, data, len(data))
         else:
-            self._pending = (self._pending + data)[:_PENDING_MAX]
-        if self._pending:
-            # C0 controls inside a sequence were executed (or ignored) already.
-            self._pending = self._pending.translate(None, _C0)
-        tail = data[-(len(_SEQ_1049) - 1) :]
-        at = tail.rfind(b"\x1b")
-        self._tail = tail[at:] if at >= 0 and _SEQ_1049.startswith(tail[at:]) else b""
-        if self._tail:
-            self._before_tail = term.cursor
+            done = 0
+            while at >= 0:
+                self._write(data[done:at])
+                self._ask_decxcpr()
+                done = at + len(_DECXCPR)
+                at = data.find(_DECXCPR, done)
+            self._write(data[done:])
+        at = data.find(b"\x1b", -4)
+        if at >= 0 and _DECXCPR.startswith(data[at:]):
+            self._tail = data[at:]
+
+    def _ask_decxcpr(self) -> None:
+        """Answer a CSI ? 6 n: libghostty-vt answers CSI 6 n, which the reply callback turns
+        into the DECXCPR form."""
+        self._decxcpr = True
+        self._write(b"\x1b[6n")
+        self._decxcpr = False
+
+    def _finish_decxcpr(self, data: bytes) -> bytes:
+        """The rest of ``data`` after a CSI ? 6 n the last feed cut short, answered."""
+        rest = len(_DECXCPR) - len(self._tail)
+        self._tail = b""
+        if data[:rest] != _DECXCPR[-rest:]:
+            return data
+        self._write(data[:rest])  # (libghostty-vt ignores the sequence)
+        self._ask_decxcpr()
+        return data[rest:]
 
     def _may_skip(self) -> bool:
         try:
@@ -264,8 +493,7 @@ class GhosttyModel(ScreenModel):
             self.errors += 1
 
     def cursor(self) -> tuple[int, int]:
-        x, y = self.term.cursor
-        return int(x), int(y)
+        return int(self._get("cursor_x", "uint16_t")), int(self._get("cursor_y", "uint16_t"))
 
     @property
     def cursor_visible(self) -> bool:
@@ -278,8 +506,9 @@ class GhosttyModel(ScreenModel):
 
     @property
     def history_size(self) -> int:
-        """How many lines of scrollback are held (of the active screen)."""
-        return int(self._get("scrollback_rows", "size_t"))
+        """How many lines of scrollback are held (of the active screen). libghostty-vt
+        keeps whole pages of it: only the last ``history_limit`` lines count."""
+        return min(int(self._get("scrollback_rows", "size_t")), self.history_limit)
 
     @property
     def title(self) -> str:
@@ -297,32 +526,72 @@ class GhosttyModel(ScreenModel):
         return out
 
     def redraw(self) -> bytes:
-        out = [_PREAMBLE]
+        try:
+            return self._redraw()
+        except Exception:
+            self.errors += 1
+            return (_PREAMBLE + "\n".join(self.capture())).encode("utf-8", "replace")
+
+    def _redraw(self) -> bytes:
+        acs = _dec_lines if self._acs else str
+        active = self._screen()
         alt = self._alt_mode()
-        last = self.rows - 1
-        if alt:
-            was47 = self._mode(47)
-            self.term.feed(b"\x1b[?47l")  # the main screen, to dump it
+        slot = main = main_slot = None
+        clone = self._clone()
+        if clone is not None:
             try:
-                out.append(self._format((0, last)))
+                self._write(b"\x1b8", clone)
+                slot = self._screen(clone)
+                if alt:
+                    self._write(f"\x1b[?{alt}l".encode(), clone)
+                    main = self._screen(clone)
+                    if alt != 1049:
+                        self._write(b"\x1b8", clone)
+                        main_slot = self._screen(clone)
             finally:
-                # Back, and into the sequence the input left unfinished (the switch
-                # aborted it).
-                self.term.feed(b"\x1b[?47h")
-                self._set_mode(47, was47)
-                self.term.feed(self._pending)
-            if alt == 1049 and self._saved_1049 is not None:
-                x, y = self._saved_1049
-                out.append(f"\x1b[{y + 1};{x + 1}H")
-            out.append(f"\x1b[0m\x1b[?{alt}h\x1b[H\x1b[2J")
-        body = _ALT_SET.sub("", self._format((0, last), full=True))
-        out.append(body)
-        x, y = self.cursor()
-        regions = _REGION.findall(body)
-        if self._mode(6) and regions:
-            y -= int(regions[-1][0]) - 1
-        out.append(f"\x1b[{y + 1};{x + 1}H")
-        return "".join(out).encode("utf-8", "replace") + self._pending
+                self._lib.ghostty_terminal_free(clone)
+        screens = [x for x in (active, slot, main, main_slot) if x is not None]
+        # G2 and G3 are put back only where the program used them (not every terminal
+        # knows ESC * and ESC +).
+        charsets_off = _CHARSETS_OFF
+        if any(_G23.search(x.pen) for x in screens):
+            charsets_off += "\x1b*B\x1b+B"
+        out = [_PREAMBLE, charsets_off]
+        if alt:
+            if main is not None:
+                out.append(acs(main.body))
+                if main_slot is not None:
+                    out.append(main_slot.slot(charsets_off))
+                # (CSI ? 1049 h saves the origin mode too, with the cursor)
+                origin = alt == 1049 and main.origin
+                out.append("\x1b[?6h" if origin else "")
+                out.append(acs(main.place(False)))
+                out.append(f"\x1b[?{alt}h\x1b[?6l" if origin else f"\x1b[?{alt}h")
+            else:
+                out.append(f"\x1b[?{alt}h")
+            out.append(_CLEAR_ALT + charsets_off)
+        out.append(acs(active.body))
+        out.append(active.tabs)
+        if slot is not None:
+            out.append(slot.slot(charsets_off))  # (with the full screen as margins)
+        modes = {int(n): on == "h" for n, on in _MODE.findall(active.modes)}
+        if modes.get(69):
+            out.append("\x1b[?69h")
+        out.append(active.margins)
+        out.append(f"\x1b[{self._cursor_shape()} q")
+        out.append(_MODE.sub(lambda m: "" if int(m.group(1)) in _SKIP_MODES else m.group(0),
+                             active.modes))
+        if modes.get(66):
+            out.append("\x1b=")
+        if modes.get(7) is False:  # (after a pending wrap is rebuilt: it needs autowrap)
+            out.append("\x1b[?7h")
+        out.append(acs(active.place(active.origin)))
+        if modes.get(7) is False:
+            out.append("\x1b[?7l")
+        title = self.title.translate({ord(c): None for c in _C0})
+        if title:
+            out.append(f"\x1b]2;{title}\x1b\\")
+        return "".join(out).encode("utf-8", "replace") + self._continuation()
 
     def leave(self) -> bytes:
         alt = self._alt_mode()
@@ -332,8 +601,14 @@ class GhosttyModel(ScreenModel):
         out = []
         if alt:
             out.append(f"\x1b[?{alt}l")
-            if alt == 1049 and self._saved_1049 is not None:
-                x, y = self._saved_1049
+            clone = self._clone() if alt == 1049 else None
+            if clone is not None:
+                try:
+                    self._write(b"\x1b[?1049l", clone)
+                    x = int(self._get("cursor_x", "uint16_t", clone))
+                    y = int(self._get("cursor_y", "uint16_t", clone))
+                finally:
+                    self._lib.ghostty_terminal_free(clone)
         out.append(f"\x1b[?6l\x1b[r\x1b[{y + 1};{x + 1}H")
         return "".join(out).encode()
 
@@ -344,24 +619,48 @@ class GhosttyModel(ScreenModel):
         escapes: bool = False,
         join: bool = False,
     ) -> list[str]:
-        history = self.history_size
-        first = max(history + (0 if start is None else start), 0)
-        last = min(history + (self.rows - 1 if end is None else end), history + self.rows - 1)
+        held = int(self._get("scrollback_rows", "size_t"))
+        history = min(held, self.history_limit)
+        first = 0 if start is None else start
+        last = self.rows - 1 if end is None else end
+        if last < first:
+            first, last = last, first
+        first = held + max(first, -history)
+        last = held + min(last, self.rows - 1)
         if first > last:
             return []
         if escapes:
-            lines = []
+            lines: list[str] = []
+            acc = ""
             for y in range(first, last + 1):
                 line = self._format((y, y), tag="screen", trim=True).replace("\r\n", "")
                 while line.endswith("\x1b[0m"):
                     line = line[:-4]
                 if "\x1b" in line:
-                    line += "\x1b[0m"
-                lines.append(line)
+                    line = _tidy(line) + "\x1b[0m"
+                if join and y < last and self._wrapped(y):
+                    acc += line
+                    continue
+                lines.append(acc + line)
+                acc = ""
             return lines
         text = self._format((first, last), tag="screen", vt=False, unwrap=join, trim=True)
-        lines = [line.rstrip() for line in text.split("\n")]
+        rows = [line.rstrip() for line in text.split("\n")]
         if join:
-            return lines
+            return rows
         count = last - first + 1
-        return (lines + [""] * count)[:count]
+        return (rows + [""] * count)[:count]
+
+    def _wrapped(self, y: int) -> bool:
+        """Whether row ``y`` (screen coordinates) soft-wraps into the next."""
+        try:
+            row = self._ffi.new("GhosttyRow*")
+            ref = self._ref(self._handle, 0, y, "screen")
+            if self._lib.ghostty_grid_ref_row(ref, row):
+                return False
+            out = self._ffi.new("bool*")
+            self._lib.ghostty_row_get(row[0], self._lib.GHOSTTY_ROW_DATA_WRAP, out)
+            return bool(out[0])
+        except Exception:
+            return False
+
