@@ -125,6 +125,12 @@ def _slot(s: SavedCursor) -> str:
 
 def redraw(t: Terminal) -> str:
     out = [_PREAMBLE]
+    if not t.in_alt:
+        # The hidden alternate screen too: a program that switches with ?47h or ?1047h
+        # (which do not clear it) finds it as it left it, not as the client's was.
+        out.append("\x1b[?47h" + _CLEAR)
+        _paint(t, t.alt, out)
+        out.append(_slot(t.saved_alt) + "\x1b7\x1b[?47l" + _CLEAR)
     _paint(t, t.main, out)
     out.append(_slot(t.saved_main))
     if t.in_alt:
@@ -144,7 +150,7 @@ def redraw(t: Terminal) -> str:
     buf = t.buf
     out.append(_margins(t))
     out.append(_flag(6, t.origin))
-    if t.pending and t.autowrap:
+    if t.pending:  # (autowrap is on here, whatever the program left: see Modes below)
         x = t.cols - 1
         row = buf[t.y]
         if row.chars[x] == "" and x:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from vtstate import round_trip, snapshot
 
@@ -112,6 +112,9 @@ def test_resize_never_raises(data: bytes, c1: int, r1: int, c2: int, r2: int) ->
 
 @settings(max_examples=300, deadline=None)
 @given(_stream, _stream, st.integers(1, 30), st.integers(1, 12))
+@example(b"0\x1b[?7l", b"\x1b[?7h", 1, 1)  # a pending wrap kept across autowrap off
+@example(b"\x1b[?47h0\x1b[?47l", b"\x1b[?47h", 1, 1)  # the hidden alternate screen
+@example(b"\x1b[?47h\x1b[2;2H\x1b7\x1b[?47l", b"\x1b[?47h\x1b8X", 5, 5)  # and its DECSC
 def test_redrawn_terminal_behaves_the_same_afterwards(
     before: bytes, after: bytes, cols: int, rows: int
 ) -> None:
