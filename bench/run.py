@@ -80,7 +80,8 @@ def revision() -> str:
 
 def screen_model() -> str:
     """The emulator model class a new session gets, asked of the installed package."""
-    code = "from ptymux.term import create_model; print(type(create_model(80, 24, 10)).__name__)"
+    code = ("import os; from ptymux.term import create_model;"
+            " print(type(create_model(80, 24, 10, os.environ.get('PTYMUX_EMULATOR'))).__name__)")
     env = dict(os.environ)
     if Ptymux.emulator:
         env["PTYMUX_EMULATOR"] = Ptymux.emulator
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="multiplexers to compare (default: every one installed)")
     parser.add_argument("--mb", type=float, help="flood size in MB (default 20, quick 4)")
     parser.add_argument("--emulator", metavar="NAME",
-                        help="PTYMUX_EMULATOR for ptymux's server (vt, pyte; default: its own)")
+                        help="PTYMUX_EMULATOR for ptymux (auto, ghostty, vt, pyte; default: auto)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     Ptymux.emulator = args.emulator

@@ -16,7 +16,7 @@ from typing import Any
 from ptymux import __version__
 from ptymux import protocol as p
 from ptymux.client.connection import ClientError, Connection, connect
-from ptymux.config import Config, ConfigError, load, parse_detach_keys
+from ptymux.config import Config, ConfigError, emulator, load, parse_detach_keys
 from ptymux.paths import PathError, ServerPaths, resolve
 
 Command = Callable[[argparse.Namespace, ServerPaths], int]
@@ -88,6 +88,7 @@ def cmd_new(args: argparse.Namespace, paths: ServerPaths) -> int:
         name=args.name,
         history=args.history if args.history is not None else cfg.history,
         detached=args.detached,
+        emulator=emulator(cfg),
     )
     conn = connect(paths, start=True)
     if not args.detached:

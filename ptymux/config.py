@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple
 
-from ptymux.protocol import MAX_DETACH_KEYS
+from ptymux.protocol import EMULATORS, MAX_DETACH_KEYS
 
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 DEFAULT_TERM = "xterm-256color"
@@ -24,6 +24,7 @@ class Config(NamedTuple):
     detach_keys: str = DEFAULT_DETACH_KEYS
     term: str = DEFAULT_TERM
     history: int = DEFAULT_HISTORY
+    emulator: str = "auto"  # the model of new sessions (ptymux.term); PTYMUX_EMULATOR wins
 
 
 def config_path() -> str:
@@ -61,7 +62,19 @@ def load() -> Config:
     parse_detach_keys(cfg.detach_keys)  # fail early, naming the file
     if cfg.history < 0:
         raise ConfigError(f"config file {path}: history must be >= 0")
+    if cfg.emulator not in EMULATORS:
+        raise ConfigError(f"config file {path}: emulator must be one of {', '.join(EMULATORS)}")
     return cfg
+
+
+def emulator(cfg: Config) -> str:
+    """The emulator new sessions get: ``PTYMUX_EMULATOR``, else the config file's."""
+    chosen = os.environ.get("PTYMUX_EMULATOR") or cfg.emulator
+    if chosen not in EMULATORS:
+        raise ConfigError(
+            f"PTYMUX_EMULATOR={chosen}: unknown emulator (use {', '.join(EMULATORS)})"
+        )
+    return chosen
 
 
 _CTRL_SPECIALS = {"@": 0x00, "[": 0x1B, "\\": 0x1C, "]": 0x1D, "^": 0x1E, "_": 0x1F}

@@ -26,6 +26,7 @@ MAX_COLS = 2000
 MAX_ROWS = 1000
 MAX_HISTORY = 1_000_000
 MAX_DETACH_KEYS = 16
+EMULATORS = ("auto", "ghostty", "vt", "pyte")  # the session models (ptymux.term)
 _HEADER = struct.Struct(">I")
 
 
@@ -56,6 +57,7 @@ class NewSession(NamedTuple):
     detached: bool = False
     terminal: bool = False  # the client's terminal fd rides with this frame (SCM_RIGHTS)
     detach_keys: bytes = b""  # what the server watches for when it reads that terminal
+    emulator: str | None = None  # the session's model: one of EMULATORS (None: auto)
 
 
 class Attach(NamedTuple):
@@ -232,6 +234,15 @@ def _detach_keys(v: Any) -> bytes:
     return v
 
 
+def _one_of(choices: tuple[str, ...]) -> Check:
+    def check(v: Any) -> str:
+        if v not in choices or type(v) is not str:
+            raise ProtocolError(f"expected one of {', '.join(choices)}, got {v!r:.40}")
+        return v
+
+    return check
+
+
 def _bool(v: Any) -> bool:
     if type(v) is not bool:
         raise ProtocolError(f"expected a boolean, got {type(v).__name__}")
@@ -304,6 +315,7 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "detached": _bool,
         "terminal": _bool,
         "detach_keys": _detach_keys,
+        "emulator": _optional(_one_of(EMULATORS)),
     },
     Attach: {
         "cols": _COLS,

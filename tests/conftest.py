@@ -24,3 +24,19 @@ def isolated_mux(emulator: str | None = None) -> Iterator[Mux]:
 @pytest.fixture
 def mux() -> Iterator[Mux]:
     yield from isolated_mux()
+
+
+# The two models a session may run on, where fidelity must hold for each (the native one is
+# the default where pyghostty imports; vt is the fallback).
+MODELS = ["ghostty", "vt"]
+
+
+@pytest.fixture(params=MODELS)
+def model_mux(request: pytest.FixtureRequest) -> Iterator[Mux]:
+    """An isolated world whose sessions run on one model, for tests run against both."""
+    if request.param == "ghostty":
+        from ptymux.term.ghostty_model import available
+
+        if not available():
+            pytest.skip("pyghostty is not installed")
+    yield from isolated_mux(request.param)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness import Mux, wait_until
+
+
+@pytest.fixture
+def mux(model_mux: Mux) -> Mux:
+    """Every test here runs on both models (conftest.MODELS)."""
+    return model_mux
 
 
 def _capture(mux: Mux, *args: str) -> list[str]:

@@ -15,6 +15,12 @@ import pytest
 
 from harness import HELPERS, Mux, TmuxTerminal, wait_until
 
+
+@pytest.fixture
+def mux(model_mux: Mux) -> Mux:
+    """Every test here runs on both models (conftest.MODELS)."""
+    return model_mux
+
 pytestmark = pytest.mark.skipif(not shutil.which("tmux"), reason="tmux plays the terminal")
 
 

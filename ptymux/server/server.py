@@ -151,6 +151,7 @@ class Server:
             session = Session(
                 session_id, name, argv, msg.cwd, env, msg.cols, msg.rows,
                 msg.history if msg.history is not None else 2000, self._session_ended,
+                msg.emulator,
             )
         except SpawnError as e:
             return str(e), None

@@ -60,6 +60,7 @@ class Session:
         rows: int,
         history: int,
         on_end: Callable[[Session], None],
+        emulator: str | None = None,
     ) -> None:
         self.id = session_id
         self.name = name
@@ -84,7 +85,7 @@ class Session:
         self._last_output = 0.0
         self._urgent = False  # a query waits in the backlog: no deferring
         self._feeding: asyncio.Handle | asyncio.TimerHandle | None = None
-        self._model: ScreenModel = create_model(cols, rows, history)
+        self._model: ScreenModel = create_model(cols, rows, history, emulator)
         self.process = PtyProcess(argv, cwd, env, cols, rows)
         self._set_reading(True)
 

@@ -28,6 +28,7 @@ can be. Notes (see ``docs/performance.md``, "Native emulator candidates"):
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 import weakref
@@ -105,6 +106,7 @@ def _dec_lines(text: str) -> str:
     return _DEC_RUN.sub(lambda m: "\x1b(0" + m.group(0).translate(_DEC_TABLE) + "\x1b(B", text)
 
 
+@functools.cache
 def available() -> bool:
     """Whether pyghostty (and its native library) can be imported."""
     try:

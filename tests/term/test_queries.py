@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from ptymux import __version__
-from ptymux.term import create_model
+from ptymux.term import create_model, ghostty_model
 from ptymux.term.queries import QueryFilter
 
 QUERIES = [b"\x1b[c", b"\x1b[0c", b"\x1b[>c", b"\x1b[>0c", b"\x1b[5n", b"\x1b[6n", b"\x1b[?6n",
@@ -58,8 +60,22 @@ def test_plain_data_passes_through_untouched() -> None:
 
 # -- replies --------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True, params=["vt", "ghostty"])
+def kind(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Both models answer queries alike (the server answers from whichever it runs)."""
+    global KIND
+    if request.param == "ghostty" and not ghostty_model.available():
+        pytest.skip("pyghostty is not installed")
+    KIND = request.param
+    yield KIND
+    KIND = "vt"
+
+
+KIND = "vt"
+
+
 def reply(stream: bytes, cols: int = 80, rows: int = 24) -> bytes:
-    model = create_model(cols, rows, 100)
+    model = create_model(cols, rows, 100, KIND)
     model.feed(stream)
     return model.take_replies()
 
@@ -99,7 +115,7 @@ def test_xtversion() -> None:
 
 
 def test_one_answer_per_query_and_taken_once() -> None:
-    model = create_model(80, 24, 100)
+    model = create_model(80, 24, 100, KIND)
     model.feed(b"\x1b[c\x1b[6")
     model.feed(b"n")
     assert model.take_replies() == b"\x1b[?1;2c\x1b[1;1R"

@@ -291,5 +291,13 @@ def test_resize_keeps_content_and_history() -> None:
     assert m.cols == 30 and m.rows == 6
 
 
-def test_create_model_is_the_vt_model() -> None:
-    assert isinstance(create_model(80, 24, 10), VtModel)
+def test_create_model_picks_the_model() -> None:
+    from ptymux.term.ghostty_model import GhosttyModel, available
+    from ptymux.term.pyte_model import PyteModel
+
+    native = GhosttyModel if available() else VtModel  # the native one where it imports
+    assert type(create_model(80, 24, 10)) is native
+    assert type(create_model(80, 24, 10, "auto")) is native
+    assert type(create_model(80, 24, 10, "ghostty")) is native
+    assert type(create_model(80, 24, 10, "vt")) is VtModel
+    assert type(create_model(80, 24, 10, "pyte")) is PyteModel
