@@ -249,3 +249,38 @@ def test_detached_size_options(mux: Mux) -> None:
     term = mux.spawn("new", "-d", "-s", "wide", "--", "sleep", "60", cols=2500, rows=30)
     assert term.wait_exit() == 0
     assert "wide: sleep 60 (2000x30)" in mux.run("ls").stdout
+
+
+def _started(mux: Mux, name: str) -> str:
+    """The server's log line for the start of session ``name``."""
+    return [line for line in mux.log().splitlines() if f"({name}) started:" in line][0]
+
+
+def test_the_emulator_is_chosen_per_session(mux: Mux) -> None:
+    from ptymux.term.ghostty_model import available
+
+    native = "GhosttyModel" if available() else "VtModel"
+    mux.run("new", "-d", "-s", "auto", "--", "sleep", "60", check=True)
+    assert _started(mux, "auto").endswith(f"model {native}")
+    for kind, model in (("vt", "VtModel"), ("pyte", "PyteModel"), ("ghostty", native)):
+        mux.run("new", "-d", "-s", kind, "--", "sleep", "60",
+                env={**mux.env, "PTYMUX_EMULATOR": kind}, check=True)
+        assert _started(mux, kind).endswith(f"model {model}")
+    config = os.path.join(mux.root, "emulator.toml")
+    with open(config, "w") as f:
+        f.write('emulator = "pyte"\n')
+    mux.run("new", "-d", "-s", "fromconfig", "--", "sleep", "60",
+            env={**mux.env, "PTYMUX_CONFIG": config}, check=True)
+    assert _started(mux, "fromconfig").endswith("model PyteModel")
+
+    bad = mux.run("new", "-d", "--", "true", env={**mux.env, "PTYMUX_EMULATOR": "fast"})
+    assert bad.returncode == 1
+    assert _one_line(bad.stderr) == (
+        "ptymux: PTYMUX_EMULATOR=fast: unknown emulator (use auto, ghostty, vt, pyte)"
+    )
+    with open(config, "w") as f:
+        f.write('emulator = "fast"\n')
+    bad = mux.run("new", "-d", "--", "true", env={**mux.env, "PTYMUX_CONFIG": config})
+    assert bad.returncode == 1
+    assert "emulator must be one of auto, ghostty, vt, pyte" in _one_line(bad.stderr)
+    assert len(mux.run("ls").stdout.splitlines()) == 5  # nothing else touched

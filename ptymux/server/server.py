@@ -158,5 +158,6 @@ class Server:
         except OSError as e:
             return f"can't create session: {e.strerror or e}", None
         self.registry.add(session)
-        log.info("session %s (%s) started: %s pid %s", session_id, name, argv, session.process.pid)
+        log.info("session %s (%s) started: %s pid %s model %s", session_id, name, argv,
+                 session.process.pid, session.model_name)
         return "", session

@@ -89,6 +89,11 @@ class Session:
         self.process = PtyProcess(argv, cwd, env, cols, rows)
         self._set_reading(True)
 
+    @property
+    def model_name(self) -> str:
+        """The emulator model's class, for the log (which one 'auto' picked)."""
+        return type(self._model).__name__
+
     # --- output -------------------------------------------------------------------------
 
     def _update_reading(self) -> None:
