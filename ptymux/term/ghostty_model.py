@@ -63,7 +63,7 @@ _MARGINS = re.compile(r"(?:\x1b\[\d+;\d+[rs])+$")
 _REGION = re.compile(r"\x1b\[(\d+);(\d+)r")
 _LR = re.compile(r"\x1b\[(\d+);(\d+)s")
 _MODE = re.compile(r"\x1b\[\?(\d+)([hl])")
-_PALETTE = re.compile(r"\x1b\[([34])8;5;(\d+)m")
+_PALETTE = re.compile(r"\x1b\[([34])8;5;(1[0-5]|[0-9])m")  # the 16 colours only
 _SGR_RUN = re.compile(r"(?:\x1b\[[0-9;]*m){2,}")
 _SGR_ONE = re.compile(r"\x1b\[([0-9;]*)m")
 # Modes the formatter reports that a redraw must not (or cannot) set as such.
@@ -94,12 +94,13 @@ def _merge_sgr(m: re.Match[str]) -> str:
     return "\x1b[" + ";".join(params[last_reset:]) + "m"
 
 
-def _tidy(text: str) -> str:
+def _tidy(text: str, merge: bool = True) -> str:
     """The formatter's SGR as programs write it: SGR 30-37/90-97 for the 16 colours, and
-    one sequence where it writes several in a row."""
+    (``merge``, for capture's text; a redraw need not pay for it) one sequence where it
+    writes several in a row."""
     if "8;5;" in text:
         text = _PALETTE.sub(_palette, text)
-    return _SGR_RUN.sub(_merge_sgr, text)
+    return _SGR_RUN.sub(_merge_sgr, text) if merge else text
 
 
 def _dec_lines(text: str) -> str:
@@ -136,17 +137,18 @@ class _Screen:
         tabs = head.find("\x1b[3g")
         self.modes = head[:tabs] if tabs >= 0 else head
         self.tabs = head[tabs:] if tabs >= 0 else ""
-        cups = list(_CUP.finditer(rest))  # the cursor's is the last
+        # The cursor's CUP is the last one, near the end (then at most a cell and the pen).
+        cups = list(_CUP.finditer(rest, max(0, len(rest) - 1024))) or list(_CUP.finditer(rest))
         cup = cups[-1] if cups else None
         self.cup = (x, y)
         self.reprint = self.pen = ""
         if cup is None:  # (the formatter always places the cursor; just in case)
-            self.body, self.margins = _tidy(rest), ""
+            self.body, self.margins = _tidy(rest, merge=False), ""
             return
         body = rest[: cup.start()]
-        margins = _MARGINS.search(body)
+        margins = _MARGINS.search(body, max(0, len(body) - 64))  # at the end: 2 CSIs at most
         self.margins = margins.group(0) if margins else ""
-        self.body = _tidy(body[: margins.start()] if margins else body)
+        self.body = _tidy(body[: margins.start()] if margins else body, merge=False)
         self.cup = (int(cup.group(2)) - 1, int(cup.group(1)) - 1)
         cursor = rest[cup.end() :]
         pen = cursor.rfind("\x1b[0m")
