@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="multiplexers to compare (default: every one installed)")
     parser.add_argument("--mb", type=float, help="flood size in MB (default 20, quick 4)")
     parser.add_argument("--emulator", metavar="NAME",
-                        help="PTYMUX_EMULATOR for ptymux (auto, ghostty, vt, pyte; default: auto)")
+                        help="PTYMUX_EMULATOR for ptymux (vt, ghostty, pyte; default: vt)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     Ptymux.emulator = args.emulator

@@ -24,7 +24,7 @@ class Config(NamedTuple):
     detach_keys: str = DEFAULT_DETACH_KEYS
     term: str = DEFAULT_TERM
     history: int = DEFAULT_HISTORY
-    emulator: str = "auto"  # the model of new sessions (ptymux.term); PTYMUX_EMULATOR wins
+    emulator: str = "vt"  # the model of new sessions (ptymux.term); PTYMUX_EMULATOR wins
 
 
 def config_path() -> str:

@@ -26,7 +26,7 @@ MAX_COLS = 2000
 MAX_ROWS = 1000
 MAX_HISTORY = 1_000_000
 MAX_DETACH_KEYS = 16
-EMULATORS = ("auto", "ghostty", "vt", "pyte")  # the session models (ptymux.term)
+EMULATORS = ("vt", "ghostty", "pyte")  # the session models (ptymux.term)
 _HEADER = struct.Struct(">I")
 
 
@@ -57,7 +57,7 @@ class NewSession(NamedTuple):
     detached: bool = False
     terminal: bool = False  # the client's terminal fd rides with this frame (SCM_RIGHTS)
     detach_keys: bytes = b""  # what the server watches for when it reads that terminal
-    emulator: str | None = None  # the session's model: one of EMULATORS (None: auto)
+    emulator: str | None = None  # the session's model: one of EMULATORS (None: vt)
 
 
 class Attach(NamedTuple):

@@ -26,9 +26,9 @@ def mux() -> Iterator[Mux]:
     yield from isolated_mux()
 
 
-# The two models a session may run on, where fidelity must hold for each (the native one is
-# the default where pyghostty imports; vt is the fallback).
-MODELS = ["ghostty", "vt"]
+# The two models a session may run on, where fidelity must hold for each (vt, the default,
+# and the native one, PTYMUX_EMULATOR=ghostty).
+MODELS = ["vt", "ghostty"]
 
 
 @pytest.fixture(params=MODELS)

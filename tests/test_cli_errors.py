@@ -260,8 +260,8 @@ def test_the_emulator_is_chosen_per_session(mux: Mux) -> None:
     from ptymux.term.ghostty_model import available
 
     native = "GhosttyModel" if available() else "VtModel"
-    mux.run("new", "-d", "-s", "auto", "--", "sleep", "60", check=True)
-    assert _started(mux, "auto").endswith(f"model {native}")
+    mux.run("new", "-d", "-s", "default", "--", "sleep", "60", check=True)
+    assert _started(mux, "default").endswith("model VtModel")
     for kind, model in (("vt", "VtModel"), ("pyte", "PyteModel"), ("ghostty", native)):
         mux.run("new", "-d", "-s", kind, "--", "sleep", "60",
                 env={**mux.env, "PTYMUX_EMULATOR": kind}, check=True)
@@ -276,11 +276,11 @@ def test_the_emulator_is_chosen_per_session(mux: Mux) -> None:
     bad = mux.run("new", "-d", "--", "true", env={**mux.env, "PTYMUX_EMULATOR": "fast"})
     assert bad.returncode == 1
     assert _one_line(bad.stderr) == (
-        "ptymux: PTYMUX_EMULATOR=fast: unknown emulator (use auto, ghostty, vt, pyte)"
+        "ptymux: PTYMUX_EMULATOR=fast: unknown emulator (use vt, ghostty, pyte)"
     )
     with open(config, "w") as f:
         f.write('emulator = "fast"\n')
     bad = mux.run("new", "-d", "--", "true", env={**mux.env, "PTYMUX_CONFIG": config})
     assert bad.returncode == 1
-    assert "emulator must be one of auto, ghostty, vt, pyte" in _one_line(bad.stderr)
+    assert "emulator must be one of vt, ghostty, pyte" in _one_line(bad.stderr)
     assert len(mux.run("ls").stdout.splitlines()) == 5  # nothing else touched

@@ -17,11 +17,11 @@ from harness import HELPERS, PTYMUX, Mux, Terminal, wait_until
 SHELL = ["--", "sh"]
 
 
-@pytest.fixture(params=["auto", "vt", "pyte", "frames"])
+@pytest.fixture(params=["vt", "ghostty", "pyte", "frames"])
 def mux(request: pytest.FixtureRequest) -> Iterator[Mux]:
-    """The core must work with every emulator model (auto: the native one where it imports),
-    and with the terminal passed to the server (the default) or with every byte in frames
-    (the way over a byte stream that cannot carry fds)."""
+    """The core must work with every emulator model, and with the terminal passed to the
+    server (the default) or with every byte in frames (the way over a byte stream that
+    cannot carry fds)."""
     for world in isolated_mux(None if request.param == "frames" else request.param):
         if request.param == "frames":
             world.env["PTYMUX_PASS_TERMINAL"] = "0"

@@ -91,7 +91,7 @@ class Session:
 
     @property
     def model_name(self) -> str:
-        """The emulator model's class, for the log (which one 'auto' picked)."""
+        """The emulator model's class, for the log (ghostty may have fallen back to vt)."""
         return type(self._model).__name__
 
     # --- output -------------------------------------------------------------------------

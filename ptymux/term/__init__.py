@@ -3,15 +3,15 @@
 Three implementations of ``ScreenModel``, chosen per session (``new`` sends the client's
 ``PTYMUX_EMULATOR`` or config ``emulator``):
 
-- ``ghostty``: libghostty-vt through ``pyghostty`` (a dependency on Linux x86-64 and
-  aarch64): native, ~50x faster than ``vt``, so no output can outrun it. The default
-  where it imports.
-- ``vt``: our own emulator in Python, the most xterm-exact (74 of 76 corpus cases against
-  ghostty's 59) and the lightest (0.15 MB a session). The default where pyghostty is missing.
+- ``vt`` (the default): our own emulator in Python, the most xterm-exact (74 of 76 corpus
+  cases against ghostty's 59) and the lightest (0.15 MB for a session with 2000 lines of
+  coloured history, ghostty ~2 MB); skipping what scrolls away unseen keeps it ahead of floods.
+- ``ghostty``: libghostty-vt through the optional ``pyghostty`` (``pip install
+  'ptymux[native]'``): native, ~50x faster to feed, so no output can outrun it; falls back
+  to ``vt`` where it cannot be loaded.
 - ``pyte``: stock pyte behind the same interface; fewer modes survive a redraw.
 
-``auto`` (or nothing) means ghostty where available, else vt. A ghostty that cannot be
-loaded also falls back to vt.
+Why vt and not the native one by default: docs/performance.md, "Native emulator".
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from ptymux.term.model import ScreenModel
 
 
 def create_model(cols: int, rows: int, history: int, kind: str | None = None) -> ScreenModel:
-    """The emulator model for a new session (``kind``: one of EMULATORS, None = auto)."""
-    if kind in (None, "auto", "ghostty"):
+    """The emulator model for a new session (``kind``: one of EMULATORS, None = vt)."""
+    if kind == "ghostty":
         from ptymux.term import ghostty_model
 
         if ghostty_model.available():

@@ -244,6 +244,13 @@ class GhosttyModel(ScreenModel):
         )
         for option, value in options:
             lib.ghostty_terminal_set(handle, option, value)
+        # libghostty-vt drops history in whole pages, and by default also past 10 KB (about
+        # 800 lines): no byte limit, and room enough that at least ``history_limit`` lines
+        # stay (except on very narrow screens); capture shows no more than the limit.
+        lib.ghostty_terminal_set(handle, lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_BYTES,
+                                 ffi.new("size_t*", 1 << 40))
+        lib.ghostty_terminal_set(handle, lib.GHOSTTY_TERMINAL_OPT_SCROLLBACK_MAX_LINES,
+                                 ffi.new("size_t*", 2 * self.history_limit + 2000))
         # Alternate scroll starts off, as in xterm (the formatter then writes it when set).
         mode = ffi.new("GhosttyTerminalModeConfig*")
         mode.mode, mode.value = 1007, False

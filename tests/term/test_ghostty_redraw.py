@@ -150,6 +150,17 @@ def test_palette_colours_as_programs_write_them() -> None:
     assert b"38;5;1m" not in model.redraw()
 
 
+def test_a_full_history_is_kept() -> None:
+    """libghostty-vt's own defaults would keep ~800 of these 2000 lines (a 10 KB cap)."""
+    model = GhosttyModel(80, 24, 2000)
+    line = "".join(f"\x1b[38;5;{i}m{i:05}" for i in range(12)) + "\x1b[0m"
+    model.feed("".join(f"{n:06}{line}\r\n" for n in range(2100)).encode())
+    assert model.history_size == 2000
+    history = model.capture(-2000, -1)
+    assert len(history) == 2000 and history[0].startswith("000077")
+    assert history[-1].startswith("002076")
+
+
 def test_history_is_cut_at_the_limit() -> None:
     model = GhosttyModel(20, 5, 50)
     model.feed(b"".join(b"row%d\r\n" % i for i in range(1, 101)))
