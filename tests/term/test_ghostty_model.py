@@ -11,7 +11,6 @@ pytest.importorskip("pyghostty")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from test_corpus import CORPUS, corpus_cases  # noqa: E402
 
 from ptymux.term.ghostty_model import GhosttyModel, available  # noqa: E402
 
@@ -144,32 +143,6 @@ def test_skip_equals_feed() -> None:
     assert cut > 0
     skipped.feed(data[cut:])
     assert skipped.capture(-100) == fed.capture(-100)
-
-
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not found")
-def test_corpus_round_trip() -> None:
-    cases = corpus_cases()
-    matching = 0
-    for name in cases:
-        model = GhosttyModel(80, 25)
-        model.feed((CORPUS / f"{name}.in").read_bytes().replace(b"\n", b"\r\n"))
-        check(model, name)
-        expected = (CORPUS / f"{name}.text").read_text("utf-8", "replace").split("\n")[:25]
-        expected = [line.rstrip() for line in expected]
-        expected += [""] * (25 - len(expected))
-        matching += model.capture() == expected
-    print(f"\nGhosttyModel: {matching} of {len(cases)} xterm.js corpus cases match xterm")
-    assert matching >= 59
-
-
-@pytest.mark.parametrize("path", RECORDINGS, ids=[p.stem for p in RECORDINGS])
-def test_recording_round_trip(path: Path) -> None:
-    data = path.read_bytes()
-    model = GhosttyModel(80, 24)
-    step = max(len(data) // 40, 1)
-    for start in range(0, len(data), step):
-        model.feed(data[start : start + step])
-        check(model, f"{path.stem} after {start + step} bytes")
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=[p.stem for p in RECORDINGS])
