@@ -51,3 +51,19 @@ def test_capture_joins_wrapped_lines_with_j(mux: Mux) -> None:
     wait_until(lambda: "next" in mux.run("capture", "-t", "c").stdout, what="next")
     assert _capture(mux)[:3] == ["x" * 80, "x" * 20 + "END", "next"]
     assert _capture(mux, "-J")[:2] == [long, "next"]
+
+
+def test_a_capture_too_large_for_one_reply_is_refused_cleanly(mux: Mux) -> None:
+    line = "y" * 70
+    mux.run("new", "-d", "-s", "c", "--history", "20000", "--", "sh", "-c",
+            f"i=0; while [ $i -lt 17000 ]; do echo {line}$i; i=$((i+1)); done; echo DONE;"
+            " sleep 60", check=True)
+    wait_until(lambda: "DONE" in mux.run("capture", "-t", "c").stdout, timeout=60,
+               what="the output")
+    big = mux.run("capture", "-t", "c", "-S", "-20000")  # 17001 lines and the cursor's
+    assert big.returncode == 1
+    assert big.stderr.strip() == (
+        "ptymux: capture of 17002 lines is too large for one reply; select fewer lines"
+        " with -S and -E"
+    )
+    assert _capture(mux, "-S", "-2")[-2:] == ["DONE", ""]  # the session is fine

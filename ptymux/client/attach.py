@@ -174,15 +174,20 @@ def _handle_pending(conn: Connection, fd_out: int) -> tuple[tuple[str, int] | No
     how many output bytes were written)."""
     output: list[bytes] = []  # consecutive output frames go to the terminal in one write
     written = 0
-    for msg in conn.pending():
-        if isinstance(msg, p.Output):
-            output.append(msg.data)
-            continue
+
+    def flush() -> None:
+        nonlocal written
         if output:
             data = b"".join(output)
             _write_all(fd_out, data)
             written += len(data)
             output.clear()
+
+    for msg in conn.pending():
+        if isinstance(msg, p.Output):
+            output.append(msg.data)
+            continue
+        flush()
         if isinstance(msg, p.Exited):
             code = msg.status if msg.signal is None else 128 + msg.signal
             why = describe_exit(msg.status, msg.signal)
@@ -191,10 +196,7 @@ def _handle_pending(conn: Connection, fd_out: int) -> tuple[tuple[str, int] | No
             return (f"[detached (from session {msg.name})]", 0), written
         elif isinstance(msg, p.Error):
             return (f"ptymux: {msg.message}", 1), written
-    if output:
-        data = b"".join(output)
-        _write_all(fd_out, data)
-        written += len(data)
+    flush()
     return None, written
 
 

@@ -297,13 +297,12 @@ class Connection:
             self._drop_fd(msg.terminal)
             self.send(p.Error(error))
             return
-        self._leave_session()  # switching sessions inside one connection
         self._take_terminal(msg.terminal, msg.detach_keys)
         self.send(p.Attached(id=session.id, name=session.name, terminal=self.terminal is not None))
         self._attach(session, msg.cols, msg.rows)
 
     def _attach(self, session: Session, cols: int, rows: int) -> None:
-        self._leave_session()
+        self._leave_session()  # switching sessions inside one connection
         self.session = session
         session.attach(self, cols, rows)
         if self._paused:
@@ -358,10 +357,7 @@ class Connection:
             return
         lines = session.screen().capture(msg.start, msg.end, msg.escapes, msg.join)
         try:
-            frame = p.encode(p.CaptureResult(text="".join(line + "\n" for line in lines)))
-        except p.ProtocolError:
+            self.send(p.CaptureResult(text="".join(line + "\n" for line in lines)))
+        except p.ProtocolError:  # encode refuses a frame over MAX_FRAME before sending it
             self.send(p.Error(f"capture of {len(lines)} lines is too large for one reply;"
                               " select fewer lines with -S and -E"))
-            return
-        if not self.closed:
-            self._out.write(frame)
