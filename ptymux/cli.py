@@ -11,13 +11,16 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 from ptymux import __version__
 from ptymux import protocol as p
 from ptymux.client.connection import ClientError, Connection, connect
 from ptymux.config import Config, ConfigError, emulator, load, parse_detach_keys
 from ptymux.paths import PathError, ServerPaths, resolve
+
+TYPE_CHECKING = False  # see ptymux/records.py
+if TYPE_CHECKING:
+    from typing import Any
 
 Command = Callable[[argparse.Namespace, ServerPaths], int]
 

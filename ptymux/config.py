@@ -7,9 +7,14 @@ else ``~/.config/ptymux/config.toml``. Every key is optional; see docs/configura
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
 
 from ptymux.protocol import EMULATORS, MAX_DETACH_KEYS
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every command ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from ptymux.records import NamedTuple
 
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
 DEFAULT_TERM = "xterm-256color"

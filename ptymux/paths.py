@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import NamedTuple
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every command ~3 ms
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from ptymux.records import NamedTuple
 
 
 class PathError(Exception):

@@ -15,9 +15,14 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeAlias
 
 import msgpack
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every command ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple, TypeAlias
+else:
+    from ptymux.records import NamedTuple
 
 VERSION = 2  # 2: a local client may pass its terminal (see docs/protocol.md)
 MAX_FRAME = 1 << 20  # bytes of payload; checked before buffering
@@ -204,7 +209,8 @@ Message: TypeAlias = (
 
 # --- validation ---------------------------------------------------------------------------
 
-Check = Callable[[Any], Any]
+if TYPE_CHECKING:
+    Check: TypeAlias = Callable[[Any], Any]
 
 
 def _int(lo: int, hi: int) -> Check:
