@@ -236,15 +236,24 @@ def _detached_flood(mux: Mux, data: str, timeout: float) -> float:
     return size / 1e6 / (t1 - t0)
 
 
+DETACHED_SCALE = 3  # detached floods are this many times --mb (see below)
+
+
 def detached(s: Settings, muxes: list[type[Mux]]) -> list[Figure]:
-    """MB/s of `cat FILE` in a detached session, until `capture` shows the sentinel."""
+    """MB/s of `cat FILE` in a detached session, until `capture` shows the sentinel.
+
+    The capture that ends each measurement is a whole command run: ~2 ms for tmux, a Python
+    start-up (35 - 60 ms) for ptymux. On a 20 MB flood (~0.4 s) that fixed cost alone would
+    be 10 - 15 % of ptymux's figure, so detached floods are DETACHED_SCALE times larger,
+    for every multiplexer alike: the figure is about sustained output."""
     figures = []
+    mb = s.mb * DETACHED_SCALE
     for kind, make in (("plain", plain_lines), ("colour", colour_lines)):
-        data = s.data(f"{kind}.txt", functools.partial(make, s.mb * 1e6))
+        data = s.data(f"{kind}-{mb:g}mb.txt", functools.partial(make, mb * 1e6))
         fig = Figure(f"detached-{kind}", f"detached flood, {kind}", "MB/s", "higher",
                      targets=[Target("ratio>=", 1.0)])
         runs: dict[str, list[float]] = {}
-        flood = functools.partial(_detached_flood, data=data, timeout=30 + s.mb * 10)
+        flood = functools.partial(_detached_flood, data=data, timeout=30 + mb * 10)
         for _ in range(s.reps):
             for cls in muxes:
                 v = measure(cls, s, f"detached {kind}", flood)
@@ -253,7 +262,8 @@ def detached(s: Settings, muxes: list[type[Mux]]) -> list[Figure]:
         for cls in muxes:
             got = runs.get(cls.name)
             fig.values[cls.name] = statistics.median(got) if got else None
-        fig.notes.append("until a capture shows the sentinel: includes that capture's run")
+        fig.notes.append(f"{mb:g} MB, until a capture shows the sentinel: includes that"
+                         " capture's run")
         if any(cls.name == "dtach" for cls in muxes):
             fig.notes.append("dtach: until the program finished writing (it has no screen)")
         figures.append(fig)
