@@ -80,6 +80,18 @@ def test_a_terminal_that_stops_reading_loses_nothing(mux: Mux) -> None:
     assert term.wait_exit() == 0
 
 
+def test_a_killed_client_takes_its_terminal_back_from_the_server(mux: Mux) -> None:
+    term = mux.spawn("new", "-s", "keep", "--", "sh")
+    term.wait_for("$")
+    term.proc.kill()  # SIGKILL: no detach, no goodbye
+    term.proc.wait(timeout=10)
+    wait_until(lambda: term.tty_name not in _server_ttys(mux), what="the server to let go")
+    assert "(attached)" not in mux.run("ls").stdout
+    again = mux.spawn("attach", "-t", "keep")
+    again.send("echo still here\r")
+    again.wait_for("still here\n$")
+
+
 def test_a_closed_terminal_detaches_and_the_session_lives_on(mux: Mux) -> None:
     term = mux.spawn("new", "-s", "keep", "--", "sh")
     term.wait_for("$")
