@@ -80,6 +80,27 @@ def test_a_terminal_that_stops_reading_loses_nothing(mux: Mux) -> None:
     assert term.wait_exit() == 0
 
 
+@pytest.mark.parametrize("mux", ["passed"], indirect=True)
+def test_a_passed_terminal_and_a_frames_client_share_a_session(mux: Mux) -> None:
+    """Output goes to each client its own way; keys from either reach the program."""
+    direct = mux.spawn("new", "-s", "both", "--", "sh")
+    direct.wait_for("$")
+    framed = mux.spawn("attach", "-t", "both", env={**mux.env, "PTYMUX_PASS_TERMINAL": "0"})
+    framed.wait_for("$")
+    assert direct.tty_name in _server_ttys(mux) and framed.tty_name not in _server_ttys(mux)
+    direct.send("echo from-direct\r")
+    framed.wait_for("from-direct\n")
+    framed.send("seq 1 3000 | tail -1; echo from-framed\r")
+    for term in (direct, framed):
+        term.wait_for("3000\nfrom-framed\n$")
+    framed.send(b"\x10\x11")
+    assert framed.wait_exit() == 0
+    direct.send("echo alone\r")
+    direct.wait_for("alone\n$")
+    direct.send(b"\x10\x11")
+    assert direct.wait_exit() == 0
+
+
 def test_a_killed_client_takes_its_terminal_back_from_the_server(mux: Mux) -> None:
     term = mux.spawn("new", "-s", "keep", "--", "sh")
     term.wait_for("$")
