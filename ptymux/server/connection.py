@@ -144,13 +144,12 @@ class Connection:
         the client has written every frame before (order!); the rest as frames."""
         if self.closed:
             return
-        if self.terminal is not None and not self._unwritten:
-            written = self.terminal.write_now(data)
-            if written == len(data):
-                return
-            data = data[written:]
-            self._unwritten += len(data)
-        elif self.terminal is not None:
+        if self.terminal is not None:
+            if not self._unwritten:
+                written = self.terminal.write_now(data)
+                if written == len(data):
+                    return
+                data = data[written:]
             self._unwritten += len(data)
         self._out.write(p.encode(p.Output(data)))
 

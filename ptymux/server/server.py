@@ -70,11 +70,10 @@ class Server:
     async def run(self) -> None:
         await self._done.wait()
         self._stop_listening()
-        deadline = asyncio.get_running_loop().time() + 1.0
-        while any(c.pending for c in self.connections):  # last words: Exited, Ok
-            if asyncio.get_running_loop().time() > deadline:
-                break
-            await asyncio.sleep(0.01)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.0
+        while any(c.pending for c in self.connections) and loop.time() < deadline:
+            await asyncio.sleep(0.01)  # last words to clients: Exited, Ok
         for conn in list(self.connections):
             conn.close()
         self._unlink_socket()

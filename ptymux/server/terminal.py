@@ -16,10 +16,10 @@ import contextlib
 import os
 from collections.abc import Callable
 
+from ptymux.config import DEFAULT_DETACH_KEYS, parse_detach_keys
 from ptymux.keys import DetachMatcher
 
 READ_SIZE = 1 << 16
-DEFAULT_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, for a client that named none
 
 
 class PassedTerminal:
@@ -34,7 +34,8 @@ class PassedTerminal:
         os.set_blocking(fd, False)  # our own open file description: the client's stays as is
         self.fd = fd
         self._loop = loop
-        self._matcher = DetachMatcher(detach_keys or DEFAULT_KEYS)
+        # (a client that named no keys gets the default ones)
+        self._matcher = DetachMatcher(detach_keys or parse_detach_keys(DEFAULT_DETACH_KEYS))
         self._on_keys = on_keys
         self._on_detach = on_detach
         self._reading = False
@@ -59,8 +60,8 @@ class PassedTerminal:
             return os.write(self.fd, data)
         except (BlockingIOError, InterruptedError):
             return 0
-        except OSError:  # EIO: the terminal hung up
-            self._loop.call_soon(self._gone)
+        except OSError:  # EIO: the terminal hung up. Detach soon, not inside the session's
+            self._loop.call_soon(self._gone)  # fan-out to its clients, which detaching changes
             return 0
 
     def _readable(self) -> None:
