@@ -17,6 +17,7 @@ from ptymux import protocol as p
 from ptymux.client.connection import ClientError, Connection, connect
 from ptymux.config import Config, ConfigError, emulator, load, parse_detach_keys
 from ptymux.paths import PathError, ServerPaths, resolve
+from ptymux.printable import printable
 
 TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
@@ -119,10 +120,20 @@ def cmd_attach(args: argparse.Namespace, paths: ServerPaths) -> int:
 
 
 def format_session(s: p.SessionInfo) -> str:
-    line = f"{s.name}: {s.command} ({s.cols}x{s.rows}) (created {time.ctime(s.created)})"
+    """One ``ls`` line; the name and command line are shown with control characters escaped
+    (they come from whoever created the session)."""
+    line = (f"{printable(s.name)}: {printable(s.command)} ({s.cols}x{s.rows})"
+            f" (created {_ctime(s.created)})")
     if s.attached:
         line += " (attached)"
     return line
+
+
+def _ctime(when: float) -> str:
+    try:
+        return time.ctime(when)
+    except (OverflowError, OSError, ValueError):  # a server's nonsense must not crash ls
+        return "?"
 
 
 def cmd_ls(args: argparse.Namespace, paths: ServerPaths) -> int:
@@ -161,7 +172,10 @@ def cmd_capture(args: argparse.Namespace, paths: ServerPaths) -> int:
     )
     if not isinstance(reply, p.CaptureResult):
         raise ClientError("unexpected reply from the server")
-    sys.stdout.write(reply.text)
+    # With -e the escapes are what was asked for; without, the text is the screen's cells,
+    # which hold no control characters (a server that sends some gets them escaped).
+    text = reply.text if args.escapes else "\n".join(map(printable, reply.text.split("\n")))
+    sys.stdout.write(text)
     return 0
 
 
@@ -230,17 +244,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_lengths(args: argparse.Namespace) -> None:
+    """The protocol's limits on names and targets, said before anything is sent."""
+    target = getattr(args, "target", None)
+    if target is not None and len(target) > p.MAX_TARGET:
+        raise ClientError(f"target too long: at most {p.MAX_TARGET} characters")
+    name = getattr(args, "name", None)
+    if name is not None and len(name) > p.MAX_NAME:
+        raise ClientError(f"session name too long: at most {p.MAX_NAME} characters")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command_name is None:
         args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "new"])
     try:
+        _check_lengths(args)
         paths = resolve(args.label, args.socket)
         result: int = args.func(args, paths)
         return result
     except (ClientError, ConfigError, PathError) as e:
-        print(f"ptymux: {e}", file=sys.stderr)
+        print(f"ptymux: {printable(str(e))}", file=sys.stderr)
         return getattr(e, "code", 1)
     except KeyboardInterrupt:
         return 130

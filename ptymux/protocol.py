@@ -27,10 +27,16 @@ else:
 VERSION = 2  # 2: a local client may pass its terminal (see docs/protocol.md)
 MAX_FRAME = 1 << 20  # bytes of payload; checked before buffering
 MAX_DATA = 1 << 16  # largest input/output chunk a sender puts in one frame
-MAX_COLS = 2000
-MAX_ROWS = 1000
+# Sizes and lengths (docs/protocol.md, "Limits"). A terminal of 1000x500 is past any real
+# screen (an 8K display at a 7-pixel font is ~1100 columns); a vt model of that size costs
+# ~20 MB, of the old 2000x1000 ~46 MB, kept for as long as the session lives.
+MAX_COLS = 1000
+MAX_ROWS = 500
 MAX_HISTORY = 1_000_000
 MAX_DETACH_KEYS = 16
+MAX_NAME = 100  # characters in a session name: 'ls' lines stay readable
+MAX_TARGET = 256  # characters in a -t target (a glob may be longer than the names it matches)
+MAX_PATH = 4096  # a working directory (PATH_MAX)
 EMULATORS = ("vt", "ghostty", "pyte")  # the session models (ptymux.term)
 _HEADER = struct.Struct(">I")
 
@@ -228,6 +234,17 @@ def _str(v: Any) -> str:
     return v
 
 
+def _text(limit: int) -> Check:
+    def check(v: Any) -> str:
+        if type(v) is not str:
+            raise ProtocolError(f"expected a string, got {type(v).__name__}")
+        if len(v) > limit:
+            raise ProtocolError(f"expected at most {limit} characters, got {len(v)}")
+        return v
+
+    return check
+
+
 def _bytes(v: Any) -> bytes:
     if type(v) is not bytes:
         raise ProtocolError(f"expected bytes, got {type(v).__name__}")
@@ -284,6 +301,7 @@ _ANY_INT = _int(-(2**63), 2**63 - 1)
 _ID = _int(0, 2**63 - 1)
 _COLS = _int(1, MAX_COLS)
 _ROWS = _int(1, MAX_ROWS)
+_TARGET = _text(MAX_TARGET)
 
 
 def _session_info(v: Any) -> SessionInfo:
@@ -312,11 +330,11 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     Hello: {"version": _int(0, 2**31), "pid": _ANY_INT},
     NewSession: {
         "argv": _str_list,
-        "cwd": _str,
+        "cwd": _text(MAX_PATH),
         "env": _str_dict,
         "cols": _COLS,
         "rows": _ROWS,
-        "name": _optional(_str),
+        "name": _optional(_text(MAX_TARGET)),
         "history": _optional(_int(0, MAX_HISTORY)),
         "detached": _bool,
         "terminal": _bool,
@@ -326,7 +344,7 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     Attach: {
         "cols": _COLS,
         "rows": _ROWS,
-        "target": _optional(_str),
+        "target": _optional(_TARGET),
         "terminal": _bool,
         "detach_keys": _detach_keys,
     },
@@ -335,10 +353,10 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     Resize: {"cols": _COLS, "rows": _ROWS},
     Detach: {},
     ListSessions: {},
-    KillSession: {"target": _str},
+    KillSession: {"target": _TARGET},
     KillServer: {},
     Capture: {
-        "target": _optional(_str),
+        "target": _optional(_TARGET),
         "start": _optional(_ANY_INT),
         "end": _optional(_ANY_INT),
         "escapes": _bool,

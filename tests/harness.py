@@ -12,6 +12,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -22,7 +23,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgpack
 import pyte
+
+from ptymux.protocol import FrameDecoder
 
 BIN_DIR = os.path.dirname(sys.executable)
 PTYMUX = shutil.which("ptymux", path=BIN_DIR) or shutil.which("ptymux") or "ptymux"
@@ -40,6 +44,32 @@ def wait_until(predicate: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def raw_connect(mux: Mux, timeout: float = 5.0) -> socket.socket:
+    """A plain socket to ``mux``'s server, for speaking (or abusing) the protocol by hand."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect(mux.socket)
+    return sock
+
+
+def frame(obj: object) -> bytes:
+    """One frame around ``obj`` packed as msgpack, valid or not as the test wants it."""
+    payload = msgpack.packb(obj, use_bin_type=True)
+    return struct.pack(">I", len(payload)) + payload
+
+
+def read_replies(sock: socket.socket) -> list[Any]:
+    """Every message until the server closes the connection (the socket's timeout bounds
+    each read)."""
+    decoder = FrameDecoder()
+    messages: list[Any] = []
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return messages
+        messages += decoder.messages(data)
 
 
 class _Screen:
@@ -186,6 +216,10 @@ class Mux:
             LANG="C.UTF-8",
             SHELL="/bin/sh",
         )
+        # PTYMUX_TEST_OLD=DIR runs the ptymux commands and server from another checkout's
+        # package (e.g. a worktree of the last commit), to show that a new test fails there.
+        if os.environ.get("PTYMUX_TEST_OLD"):
+            self.env["PYTHONPATH"] = os.environ["PTYMUX_TEST_OLD"]
         self.terminals: list[Terminal | TmuxTerminal] = []
 
     @property

@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import time
 
-import msgpack
 import pytest
 
-from harness import PTYMUX, Mux, wait_until
+from harness import PTYMUX, Mux, frame, raw_connect, read_replies, wait_until
 from ptymux import protocol as p
 
 
@@ -51,12 +49,18 @@ def test_names_and_ids(mux: Mux) -> None:
     assert _one_line(dup.stderr) == "ptymux: duplicate session: build"
     lines = mux.run("ls").stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["0", "build"]
-    # ids are never reused: the duplicate attempt took id 2, so the next one is 3
+    # a failed new takes no id: the duplicate attempt did not use up 2
     mux.run("new", "-d", "--", "sleep", "62", check=True)
-    assert mux.run("ls").stdout.splitlines()[2].startswith("3: sleep 62")
+    assert mux.run("ls").stdout.splitlines()[2].startswith("2: sleep 62")
     assert mux.run("kill-session", "-t", "1").returncode == 0  # by id
-    wait_until(lambda: "build" not in mux.run("ls").stdout, what="build to go")
+    # gone when kill-session returns, as in tmux: not listed, its name free, no second kill
+    assert "build" not in mux.run("ls").stdout
+    again = mux.run("kill-session", "-t", "build")
+    assert again.returncode == 1 and "can't find session: build" in again.stderr
     assert mux.run("kill-session", "-t", "$0").returncode == 0  # tmux's $id form
+    # ids are never reused while the server lives, even after a kill
+    mux.run("new", "-d", "--", "sleep", "63", check=True)
+    assert mux.run("ls").stdout.splitlines()[-1].startswith("3: sleep 63")
 
 
 def test_command_not_found(mux: Mux) -> None:
@@ -177,50 +181,28 @@ def test_another_user_is_refused(mux: Mux) -> None:
     assert mux.run("ls").stdout.startswith("mine:")
 
 
-def _raw_connect(mux: Mux) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(5)
-    sock.connect(mux.socket)
-    return sock
-
-
-def _read_replies(sock: socket.socket) -> list[p.Message]:
-    decoder = p.FrameDecoder()
-    messages: list[p.Message] = []
-    while True:
-        data = sock.recv(65536)
-        if not data:
-            return messages
-        messages += decoder.messages(data)
-
-
-def _frame(obj: object) -> bytes:
-    payload = msgpack.packb(obj, use_bin_type=True)
-    return struct.pack(">I", len(payload)) + payload
-
-
 @pytest.mark.parametrize(
     "garbage",
     [
         b"GET / HTTP/1.1\r\n\r\n",  # reads as an oversized frame
         struct.pack(">I", p.MAX_FRAME + 1),  # oversized, refused before buffering
         struct.pack(">I", 3) + b"\xc1\xc1\xc1",  # not msgpack
-        _frame([1, 2, 3]),  # not a map
-        _frame({"t": "hello", "version": p.VERSION}) + _frame({"t": "nope"}),  # unknown kind
-        _frame({"t": "hello", "version": p.VERSION})
-        + _frame({"t": "resize", "cols": -1, "rows": 5}),
-        _frame({"t": "hello", "version": p.VERSION})
-        + _frame({"t": "new", "argv": "sh", "cwd": "/", "env": {}, "cols": 1, "rows": 1}),
-        _frame({"t": "ls"}),  # unknown kind before hello
-        _frame({"t": "list"}),  # valid kind, but no hello first
-        _frame({"t": "hello", "version": 99}),  # another protocol version
+        frame([1, 2, 3]),  # not a map
+        frame({"t": "hello", "version": p.VERSION}) + frame({"t": "nope"}),  # unknown kind
+        frame({"t": "hello", "version": p.VERSION})
+        + frame({"t": "resize", "cols": -1, "rows": 5}),
+        frame({"t": "hello", "version": p.VERSION})
+        + frame({"t": "new", "argv": "sh", "cwd": "/", "env": {}, "cols": 1, "rows": 1}),
+        frame({"t": "ls"}),  # unknown kind before hello
+        frame({"t": "list"}),  # valid kind, but no hello first
+        frame({"t": "hello", "version": 99}),  # another protocol version
     ],
 )
 def test_garbage_on_the_socket_leaves_the_server_serving(mux: Mux, garbage: bytes) -> None:
     mux.run("new", "-d", "-s", "victim", "--", "sh", "-c", "echo alive; sleep 60", check=True)
-    sock = _raw_connect(mux)
+    sock = raw_connect(mux)
     sock.sendall(garbage)
-    replies = _read_replies(sock)  # the server closes the connection
+    replies = read_replies(sock)  # the server closes the connection
     sock.close()
     assert isinstance(replies[-1], p.Error)
     assert replies[-1].message
@@ -231,8 +213,8 @@ def test_garbage_on_the_socket_leaves_the_server_serving(mux: Mux, garbage: byte
 def test_a_client_that_vanishes_mid_frame_harms_nobody(mux: Mux) -> None:
     mux.run("new", "-d", "-s", "victim", "--", "sleep", "60", check=True)
     for _ in range(5):
-        sock = _raw_connect(mux)
-        sock.sendall(_frame({"t": "hello", "version": p.VERSION})[:5])
+        sock = raw_connect(mux)
+        sock.sendall(frame({"t": "hello", "version": p.VERSION})[:5])
         sock.close()
     time.sleep(0.1)
     assert mux.run("ls").stdout.startswith("victim:")
@@ -241,14 +223,14 @@ def test_a_client_that_vanishes_mid_frame_harms_nobody(mux: Mux) -> None:
 def test_detached_size_options(mux: Mux) -> None:
     bad = mux.run("new", "-d", "-x", "5000", "--", "true")
     assert bad.returncode == 1
-    assert "-x and -y must be within 1..2000 and 1..1000" in _one_line(bad.stderr)
+    assert "-x and -y must be within 1..1000 and 1..500" in _one_line(bad.stderr)
     mux.run("new", "-d", "-s", "sized", "-x", "100", "-y", "30", "--", "sleep", "60",
             check=True)
     assert "sized: sleep 60 (100x30)" in mux.run("ls").stdout
     # From a terminal wider than the protocol allows, the size is clamped, not refused.
     term = mux.spawn("new", "-d", "-s", "wide", "--", "sleep", "60", cols=2500, rows=30)
     assert term.wait_exit() == 0
-    assert "wide: sleep 60 (2000x30)" in mux.run("ls").stdout
+    assert "wide: sleep 60 (1000x30)" in mux.run("ls").stdout
 
 
 def _started(mux: Mux, name: str) -> str:

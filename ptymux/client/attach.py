@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from ptymux import protocol as p
 from ptymux.client.connection import ClientError, Connection
 from ptymux.keys import DetachMatcher
+from ptymux.printable import printable
 
 # What the user's terminal gets when we leave it, whatever the program had switched on:
 # attributes, cursor, keypad and cursor keys, mouse and focus reporting, bracketed paste,
@@ -165,7 +166,8 @@ def run_attached(
                 message, code = ending or (f"[lost server (session {name})]", 1)
     finally:
         signals.close()
-    os.write(fd_out, f"\r\n{message}\r\n".encode())
+    # Names and errors come from the server: shown with control characters escaped.
+    os.write(fd_out, f"\r\n{printable(message)}\r\n".encode())
     return code
 
 
@@ -190,6 +192,8 @@ def _handle_pending(conn: Connection, fd_out: int) -> tuple[tuple[str, int] | No
         flush()
         if isinstance(msg, p.Exited):
             code = msg.status if msg.signal is None else 128 + msg.signal
+            if code is not None and not 0 <= code <= 255:
+                code = 1  # not an exit status a process can have
             why = describe_exit(msg.status, msg.signal)
             return (f"[exited (session {msg.name}, {why})]", code or 0), written
         elif isinstance(msg, p.Detached):

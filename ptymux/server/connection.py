@@ -16,6 +16,8 @@ import logging
 import os
 import socket
 import struct
+import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from ptymux import protocol as p
@@ -31,6 +33,12 @@ log = logging.getLogger(__name__)
 READ_SIZE = 1 << 18
 MAX_FDS = 4  # passed fds a connection may hold before it is refused (one per request)
 _FD_SPACE = socket.CMSG_SPACE(MAX_FDS * array.array("i").itemsize)
+REPLY_LIMIT = 4 << 20  # bytes a client may leave unread before its requests wait
+#  (above the 1 MiB at which live output pauses the session, plus a redraw: only a peer
+#  that asks and does not read ever reaches it)
+WORK_BUDGET = 0.005  # seconds of one client's requests per wake-up
+HELLO_TIMEOUT = 5.0  # seconds a new connection has to say hello
+PARTIAL_TIMEOUT = 5.0  # seconds a frame may take from its first byte to its last
 
 
 def peer_uid(sock: socket.socket) -> int | None:
@@ -48,6 +56,12 @@ def _passed_fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
 
 
 class Connection:
+    """One client. Its requests are handled a bounded amount at a time: frames wait in a
+    queue (the socket is not read while they do), a wake-up handles at most WORK_BUDGET
+    seconds of them, and none is handled while more than REPLY_LIMIT bytes wait for the
+    client to read them. So a peer that pipelines requests and never reads costs a bounded
+    amount of memory, and cannot starve the other sessions and clients."""
+
     def __init__(self, server: Server, sock: socket.socket) -> None:
         self.server = server
         self.sock = sock
@@ -62,12 +76,21 @@ class Connection:
         self._unwritten = 0  # output bytes sent as frames that the client has not written yet
         self._reading = False
         self._closing = False  # flushing an error frame before closing
+        self._eof = False  # the client has shut down its side: finish its requests, close
+        self._input_paused = False  # the session's program is not taking its keys
+        self._frames: deque[bytes] = deque()  # received, not yet handled
+        self._processing: asyncio.Handle | None = None
+        self._replies_blocked = False  # waiting for the client to read what it asked for
+        self._partial_timer: asyncio.TimerHandle | None = None
         sock.setblocking(False)
         self._out = FdWriter(
             self._loop, sock.fileno(), self._set_paused,
             lambda _error: self.close(),
         )
-        self._set_reading(True)
+        self._hello_timer: asyncio.TimerHandle | None = self._loop.call_later(
+            HELLO_TIMEOUT, self._no_hello
+        )
+        self._update_reading()
         uid = peer_uid(sock)
         if uid != self.server.uid:
             log.warning("refused a connection from uid %s", uid)
@@ -78,6 +101,11 @@ class Connection:
         self.server.connections.add(self)
 
     # --- the socket -----------------------------------------------------------------------
+
+    def _update_reading(self) -> None:
+        """Read the socket only while nothing is queued (backpressure on a pipelining peer)
+        and the session takes the keys this client sends."""
+        self._set_reading(not self._frames and not self._eof and not self._input_paused)
 
     def _set_reading(self, on: bool) -> None:
         on = on and not self.closed and not self._closing
@@ -102,20 +130,75 @@ class Connection:
             self.fail("protocol error: too many file descriptors passed")
             return
         if not data:
-            self.close()
+            self._eof = True
+            self._process()
             return
         self.data_received(data)
-        if self._fds and not self.decoder.buffered and not self.closed and not self._closing:
-            self.fail("protocol error: a file descriptor came with a request that takes none")
 
     def data_received(self, data: bytes) -> None:
+        """Queue the complete frames in ``data`` and handle what the budget allows now."""
         if self.closed or self._closing:
             return
         try:
-            for payload in self.decoder.feed(data):
-                self.handle(p.decode(payload))
-                if self.closed or self._closing:
-                    return
+            frames = self.decoder.feed(data)
+        except p.ProtocolError as e:
+            log.info("bad frame from a client: %s", e)
+            self.fail(f"protocol error: {e}")
+            return
+        self._frames.extend(frames)
+        self._watch_partial(bool(frames))
+        self._process()
+
+    def _watch_partial(self, completed: bool) -> None:
+        """A frame must arrive whole within PARTIAL_TIMEOUT of its first byte: a peer that
+        announces a large frame and stops short does not hold its buffer for ever."""
+        if (completed or not self.decoder.buffered) and self._partial_timer is not None:
+            self._partial_timer.cancel()
+            self._partial_timer = None
+        if self.decoder.buffered and self._partial_timer is None:
+            self._partial_timer = self._loop.call_later(PARTIAL_TIMEOUT, self._partial_expired)
+
+    def _partial_expired(self) -> None:
+        self._partial_timer = None
+        self.fail(f"protocol error: an incomplete frame waited more than {PARTIAL_TIMEOUT:g} s")
+
+    def _no_hello(self) -> None:
+        self._hello_timer = None
+        if not self.greeted:
+            self.fail(f"protocol error: no 'hello' within {HELLO_TIMEOUT:g} s")
+
+    def _process(self) -> None:
+        """Handle queued frames for at most WORK_BUDGET seconds (at least one frame), then
+        give the loop back; stop while the client has more than REPLY_LIMIT bytes unread."""
+        self._processing = None
+        if self.closed or self._closing:
+            return
+        deadline = time.monotonic() + WORK_BUDGET
+        while self._frames:
+            if self._out.pending > REPLY_LIMIT:
+                self._replies_blocked = True  # resumed by _set_paused(False)
+                self._update_reading()
+                return
+            self._handle_payload(self._frames.popleft())
+            if self.closed or self._closing:
+                return
+            if time.monotonic() > deadline:
+                break
+        if self._frames:
+            self._processing = self._loop.call_soon(self._process)
+            self._update_reading()
+            return
+        if self._fds and not self.decoder.buffered:
+            self.fail("protocol error: a file descriptor came with a request that takes none")
+            return
+        if self._eof:
+            self.close()
+            return
+        self._update_reading()
+
+    def _handle_payload(self, payload: bytes) -> None:
+        try:
+            self.handle(p.decode(payload))
         except p.ProtocolError as e:
             log.info("bad frame from a client: %s", e)
             self.fail(f"protocol error: {e}")
@@ -127,6 +210,10 @@ class Connection:
         self._paused = paused
         if self.session is not None:
             self.session.client_paused(self, paused)
+        if not paused and self._replies_blocked:
+            self._replies_blocked = False
+            if self._processing is None and not self.closed:
+                self._processing = self._loop.call_soon(self._process)
 
     @property
     def pending(self) -> int:
@@ -167,7 +254,8 @@ class Connection:
     def pause_input(self, paused: bool) -> None:
         if self.closed:
             return
-        self._set_reading(not paused)
+        self._input_paused = paused
+        self._update_reading()
         if self.terminal is not None:
             self.terminal.set_reading(not paused)
 
@@ -223,6 +311,9 @@ class Connection:
 
     def fail(self, message: str) -> None:
         """Send one error frame and close once it is out: the reply to what we cannot serve."""
+        if self.closed or self._closing:
+            return
+        self._frames.clear()
         self.send(p.Error(message))
         self._leave_session()
         self._release_terminal()
@@ -235,19 +326,28 @@ class Connection:
             self.close()
 
     def close(self) -> None:
+        """Let go of everything: the session, the terminal, fds, timers, buffers, and the
+        writer's callbacks into us, so that a closed connection is freed at once by
+        reference counting (not at the next full garbage collection)."""
         if self.closed:
             return
         self._leave_session()
         self._release_terminal()
         self._set_reading(False)
         self.closed = True
-        self._out.take()
+        self._out.close()
+        for timer in (self._hello_timer, self._partial_timer, self._processing):
+            if timer is not None:
+                timer.cancel()
+        self._hello_timer = self._partial_timer = self._processing = None
+        self._frames.clear()
+        self.decoder = p.FrameDecoder()
         for fd in self._fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds.clear()
         self.sock.close()
-        self.server.connections.discard(self)
+        self.server.connection_closed(self)
 
     def _leave_session(self) -> None:
         if self.session is not None:
@@ -268,6 +368,9 @@ class Connection:
                 )
                 return
             self.greeted = True
+            if self._hello_timer is not None:
+                self._hello_timer.cancel()
+                self._hello_timer = None
             self.send(p.Hello(version=p.VERSION, pid=self.server.pid))
             return
         handler = getattr(self, "on_" + type(msg).__name__, None)
@@ -342,7 +445,7 @@ class Connection:
         if session is None:
             self.send(p.Error(error))
             return
-        session.kill()
+        self.server.kill_session(session)
         self.send(p.Ok())
 
     def on_KillServer(self, msg: p.KillServer) -> None:

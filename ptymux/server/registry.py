@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 
+from ptymux.printable import printable
+from ptymux.protocol import MAX_NAME
 from ptymux.server.session import Session
 
 
@@ -22,24 +24,28 @@ class Registry:
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(sorted(self._sessions.values(), key=lambda s: s.id))
 
+    @property
     def next_id(self) -> int:
-        """Ids count up from 0 and are never reused while the server lives."""
-        session_id = self._next_id
-        self._next_id += 1
-        return session_id
+        """The id the next session gets. Ids count up from 0 and are never reused while the
+        server lives; only a session that was created takes one (a failed ``new`` does not)."""
+        return self._next_id
 
     def check_name(self, name: str) -> None:
+        if len(name) > MAX_NAME:
+            raise TargetError(f"bad session name: longer than {MAX_NAME} characters")
         if not name or not name.isprintable() or any(c in name for c in " \t:."):
             raise TargetError(
-                f"bad session name {name!r}: use printable characters without spaces, ':' or '.'"
+                f"bad session name '{printable(name)}': use printable characters without"
+                " spaces, ':' or '.'"
             )
         if name.isdigit():
-            raise TargetError(f"bad session name {name!r}: a number would read as a session id")
+            raise TargetError(f"bad session name '{name}': a number would read as a session id")
         if any(s.name == name for s in self._sessions.values()):
             raise TargetError(f"duplicate session: {name}")
 
     def add(self, session: Session) -> None:
         self._sessions[session.id] = session
+        self._next_id = max(self._next_id, session.id + 1)
 
     def remove(self, session: Session) -> None:
         self._sessions.pop(session.id, None)

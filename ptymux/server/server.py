@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
 import socket
 
 from ptymux import protocol as p
+from ptymux.printable import printable
 from ptymux.server.connection import Connection
 from ptymux.server.ptyproc import SpawnError
 from ptymux.server.registry import Registry, TargetError
 from ptymux.server.session import Session
+from ptymux.server.watch import SocketWatch
 
 log = logging.getLogger(__name__)
 
 STARTUP_GRACE = 10.0  # seconds a fresh server waits for its first session before exiting
 SHUTDOWN_GRACE = 4.0  # seconds kill-server waits for sessions to end before exiting anyway
+RECREATE_DELAY = 0.2  # seconds between noticing the socket is gone and re-creating it
+ACCEPT_RETRY = 1.0  # seconds without accepting after running out of file descriptors
+_OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
 class Server:
@@ -27,9 +33,15 @@ class Server:
         self.pid = os.getpid()
         self.uid = os.getuid()
         self.registry = Registry()
+        # Killed sessions: gone from the registry (their names are free, 'ls' no longer
+        # shows them) but their programs are still being hung up and reaped.
+        self.dying: set[Session] = set()
         self.connections: set[Connection] = set()
         self._done = asyncio.Event()
         self._listener: socket.socket | None = None
+        self._accept_paused = False  # out of fds: not listening for a moment
+        self._accept_retry: asyncio.TimerHandle | None = None
+        self._watch: SocketWatch | None = None
         self._shutting_down = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -40,6 +52,8 @@ class Server:
         self._listener = sock
         loop.add_reader(sock.fileno(), self._accept)
         loop.add_signal_handler(signal.SIGCHLD, self._reap)
+        loop.add_signal_handler(signal.SIGUSR1, self.recreate_socket)  # tmux's convention
+        self._watch = SocketWatch(loop, self.socket_path, self._socket_gone)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.shutdown)
         loop.call_later(STARTUP_GRACE, self._exit_if_empty)
@@ -52,16 +66,94 @@ class Server:
                 sock, _addr = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as e:  # EMFILE and friends: the client will see a refusal
-                log.warning("accept failed: %s", e)
+            except OSError as e:
+                if e.errno in _OUT_OF_FDS:
+                    self._pause_accepting(e)
+                else:
+                    log.warning("accept failed: %s", e)
                 return
+            if self._accept_paused:
+                self._accept_paused = False
+                log.warning("accepting clients again")
             try:
                 Connection(self, sock)
             except OSError as e:
                 log.warning("a client connection failed at once: %s", e)
                 sock.close()
 
+    def _pause_accepting(self, error: OSError) -> None:
+        """Out of file descriptors: a client waiting to be accepted stays readable, so
+        trying again at once would spin. Stop listening until a connection closes (or a
+        second has passed, as tmux does) and keep serving the clients we have."""
+        if self._listener is None:
+            return
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._listener.fileno())
+        if not self._accept_paused:
+            self._accept_paused = True
+            log.warning("accept failed (%s): not accepting clients until a file descriptor"
+                        " is free", error.strerror)
+        if self._accept_retry is None:
+            self._accept_retry = loop.call_later(ACCEPT_RETRY, self._resume_accepting)
+
+    def _resume_accepting(self) -> None:
+        if self._accept_retry is not None:
+            self._accept_retry.cancel()
+            self._accept_retry = None
+        if self._listener is not None and not self._shutting_down:
+            asyncio.get_running_loop().add_reader(self._listener.fileno(), self._accept)
+
+    def connection_closed(self, conn: Connection) -> None:
+        """A connection let go of its socket: if we were out of fds, try accepting again."""
+        self.connections.discard(conn)
+        if self._accept_retry is not None:
+            self._resume_accepting()
+
+    def _socket_gone(self) -> None:
+        """The socket (or its directory) was removed: re-create it in a moment, once an
+        ``rm -rf`` of the whole directory is through (re-creating at once would race it)."""
+        asyncio.get_running_loop().call_later(RECREATE_DELAY, self.recreate_socket)
+
+    def recreate_socket(self) -> None:
+        """SIGUSR1, or the socket file was removed: listen again at the same path (creating
+        its directory, 0700, if that went too). A path another server has taken is left to
+        it."""
+        if self._listener is None or self._shutting_down:
+            return
+        try:
+            if os.stat(self.socket_path).st_ino == self.socket_inode:
+                return  # still ours
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("can't check the socket %s: %s", self.socket_path, e)
+            return
+        from ptymux.server.daemon import AlreadyRunning, bind_socket
+
+        try:
+            os.makedirs(os.path.dirname(self.socket_path), mode=0o700, exist_ok=True)
+            sock = bind_socket(self.socket_path)
+        except (OSError, AlreadyRunning) as e:
+            log.warning("can't re-create the socket %s: %s", self.socket_path, e)
+            return
+        loop = asyncio.get_running_loop()
+        if self._accept_retry is None:
+            loop.remove_reader(self._listener.fileno())
+        self._listener.close()
+        self._listener = sock
+        self.socket_inode = os.stat(self.socket_path).st_ino
+        if self._accept_retry is None:
+            loop.add_reader(sock.fileno(), self._accept)
+        if self._watch is not None:
+            self._watch.rewatch()  # the directory may be a new one
+        log.warning("the socket %s was gone: re-created it", self.socket_path)
+
     def _stop_listening(self) -> None:
+        if self._watch is not None:
+            self._watch.close()  # our own unlink (or a client's) is not a loss now
+        if self._accept_retry is not None:
+            self._accept_retry.cancel()
+            self._accept_retry = None
         if self._listener is not None:
             asyncio.get_running_loop().remove_reader(self._listener.fileno())
             self._listener.close()
@@ -99,7 +191,7 @@ class Server:
         log.info("shutting down")
         self._stop_listening()
         sessions = list(self.registry)
-        if not sessions:
+        if not sessions and not self.dying:
             self._done.set()
             return
         for session in sessions:
@@ -107,21 +199,30 @@ class Server:
         asyncio.get_running_loop().call_later(SHUTDOWN_GRACE, self._force_exit)
 
     def _force_exit(self) -> None:
-        for session in list(self.registry):
+        for session in [*self.registry, *self.dying]:
             session.process.kill()
         self._done.set()
 
     def _reap(self) -> None:
-        for session in list(self.registry):
+        for session in [*self.registry, *self.dying]:
             session.check_exit()
 
     def _session_ended(self, session: Session) -> None:
         status, sig = session.exit_status
-        log.info("session %s (%s) ended: status %s signal %s", session.id, session.name,
+        log.info("session %s (%s) ended: status %s signal %s", session.id, printable(session.name),
                  status, sig)
         self.registry.remove(session)
-        if not len(self.registry):
+        self.dying.discard(session)
+        if not len(self.registry) and not self.dying:
             self._done.set()
+
+    def kill_session(self, session: Session) -> None:
+        """kill-session: the session is gone at once, as in tmux (its name is free, ``ls``
+        does not show it); its program is hung up, and killed if it is still there after a
+        grace period, in the background. Attached clients see it end when it does."""
+        self.registry.remove(session)
+        self.dying.add(session)
+        session.kill()
 
     # --- requests -----------------------------------------------------------------------
 
@@ -134,13 +235,16 @@ class Server:
     def new_session(self, msg: p.NewSession) -> tuple[str, Session | None]:
         if self._shutting_down:
             return "server is shutting down", None
-        session_id = self.registry.next_id()
+        session_id = self.registry.next_id
         name = msg.name if msg.name is not None else str(session_id)
         try:
             if msg.name is not None:
                 self.registry.check_name(name)
         except TargetError as e:
             return str(e), None
+        bad = _bad_command(msg)
+        if bad:
+            return bad, None
         env = dict(msg.env)
         for stale in ("COLUMNS", "LINES"):
             env.pop(stale, None)
@@ -157,6 +261,23 @@ class Server:
         except OSError as e:
             return f"can't create session: {e.strerror or e}", None
         self.registry.add(session)
-        log.info("session %s (%s) started: %s pid %s model %s", session_id, name, argv,
+        log.info("session %s (%s) started: %r pid %s model %s", session_id, printable(name), argv,
                  session.process.pid, session.model_name)
         return "", session
+
+
+def _bad_command(msg: p.NewSession) -> str:
+    """What makes a ``new`` request impossible to exec, as one line for the user ('' if
+    nothing): the kernel takes no NUL inside an argument, a variable or a path, and an
+    environment name cannot hold '='."""
+    if any("\0" in arg for arg in msg.argv):
+        return "bad command: an argument contains a NUL byte"
+    if "\0" in msg.cwd:
+        return "bad working directory: the path contains a NUL byte"
+    for name, value in msg.env.items():
+        if not name or "=" in name or "\0" in name:
+            return (f"bad environment variable name '{printable(name)[:60]}':"
+                    " it must be non-empty, without '=' or NUL")
+        if "\0" in value:
+            return f"bad environment variable {printable(name)[:60]}: its value contains a NUL byte"
+    return ""

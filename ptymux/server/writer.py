@@ -15,6 +15,10 @@ from collections.abc import Callable
 WRITE_HIGH_WATER = 1 << 20  # bytes queued for one client before its session pauses
 
 
+def _ignore(_arg: object) -> None:
+    pass
+
+
 class FdWriter:
     def __init__(
         self,
@@ -80,6 +84,15 @@ class FdWriter:
         self.failed = True
         self.take()
         self._on_error(error)
+
+    def close(self) -> None:
+        """Stop for good: drop what is buffered and the callbacks (they refer back to the
+        owner: keeping them would keep a closed connection alive in a reference cycle)."""
+        self.take()
+        self.failed = True
+        self._on_pressure = _ignore
+        self._on_error = _ignore
+        self.on_drained = None
 
     def take(self) -> bytes:
         """Stop writing; hand back what was not written (it may go another way)."""
