@@ -157,7 +157,8 @@ def redraw(t: Terminal) -> str:
             x -= 1
         out.append(_cup(t, x, t.y, t.origin))
         p = row.pens[x]
-        out.append(("\x1b(0" if p.flags & ACS else "") + pen_escape(p))
+        # G0 and GL explicitly: the DECSC slot written above may have left others in place
+        out.append(("\x1b(0" if p.flags & ACS else "\x1b(B") + "\x0f" + pen_escape(p))
         out.append(row.chars[x])
         out.append("\x1b(B")
     else:

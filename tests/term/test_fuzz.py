@@ -66,6 +66,11 @@ def test_random_bytes_never_raise(data: bytes, pieces: int) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(_stream, st.integers(1, 30), st.integers(1, 12))
+@example(
+    data=b'\x1b(0\x1b7\x1b(B0',
+    cols=1,
+    rows=1,
+).via("a pending wrap redrawn with the DECSC slot's G0 (DEC graphics) still in place")
 def test_sequences_never_raise_and_round_trip(data: bytes, cols: int, rows: int) -> None:
     model = VtModel(cols, rows, 20)
     model.feed(data)
