@@ -10,6 +10,14 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from harness import Mux  # noqa: E402
 
+# CI runs the property tests on hypothesis's fixed examples: a random new counterexample must
+# fail a developer's run (and be pinned with @example), not an unrelated landing.
+if os.environ.get("CI"):
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    settings.load_profile("ci")
+
 
 def isolated_mux(emulator: str | None = None) -> Iterator[Mux]:
     """An isolated ptymux world; fails the test if it leaves a process behind."""
