@@ -12,13 +12,17 @@ import fcntl
 import os
 import select
 import socket
+import struct
 import sys
 import time
 
 from ptymux import protocol as p
-from ptymux.paths import ServerPaths
+from ptymux.paths import ServerPaths, open_private_dir, via
 
 START_TIMEOUT = 15.0
+LOCK_TIMEOUT = START_TIMEOUT + 5.0  # waiting for another client that is starting the server
+EXIT_GRACE = 0.2  # a server without its socket may just be exiting: it gets this long first
+WAKE_TIMEOUT = 2.0  # then, signalled, this long to re-create its socket
 REPLY_TIMEOUT = 30.0
 
 
@@ -121,11 +125,28 @@ class Connection:
         self.sock.close()
 
 
-def _connect_socket(path: str) -> socket.socket | None:
-    """A connected socket, or None if no server listens there (absent or stale socket)."""
+def _connect_socket(paths: ServerPaths) -> socket.socket | None:
+    """A connected socket to a server of ours, or None if no server listens there.
+
+    In the private socket directory the connect goes through the opened and checked
+    directory (see ptymux.paths). Whoever answers must run as us or as root: that is checked
+    (SO_PEERCRED) before a byte is sent, since a stranger's server would get our hello, then
+    our keys and even our terminal. ``-S`` sockets included.
+    """
+    path = paths.socket
+    if not paths.private:
+        return _connect_at(path, path)
+    dir_fd = open_private_dir(os.path.dirname(path))
+    try:
+        return _connect_at(via(dir_fd, os.path.basename(path)), path)
+    finally:
+        os.close(dir_fd)
+
+
+def _connect_at(where: str, path: str) -> socket.socket | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(path)
+        sock.connect(where)
     except OSError as e:
         sock.close()
         if e.errno in (errno.ENOENT, errno.ECONNREFUSED):
@@ -133,7 +154,26 @@ def _connect_socket(path: str) -> socket.socket | None:
         if e.errno == errno.EACCES:
             raise ClientError(f"can't connect to {path}: permission denied") from None
         raise ClientError(f"can't connect to {path}: {e.strerror or e}") from None
+    try:
+        _check_peer(sock, path)
+    except BaseException:
+        sock.close()
+        raise
     return sock
+
+
+def _check_peer(sock: socket.socket, path: str) -> None:
+    """Refuse a server that is neither us nor root."""
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except OSError as e:
+        raise ClientError(f"can't check the server on {path}: {e.strerror or e}") from None
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    if uid not in (os.getuid(), 0):
+        raise ClientError(
+            f"refusing the server on {path}: it runs as uid {uid}, not as you"
+            f" (uid {os.getuid()}) or root"
+        )
 
 
 def _greet(sock: socket.socket) -> Connection:
@@ -152,49 +192,177 @@ def connect(paths: ServerPaths, start: bool = False) -> Connection:
     """Connect to the server at ``paths``; with ``start``, start one if none is running."""
     if len(paths.socket.encode()) > 100:
         raise ClientError(f"socket path too long for a Unix socket: {paths.socket}")
-    sock = _connect_socket(paths.socket)
-    if sock is None:
-        if not start:
+    while True:
+        sock = _find_server(paths)
+        if sock is None and not start:
             raise NoServer(f"no server running on {paths.socket}")
-        sock = _start_server(paths)
-    return _greet(sock)
+        if sock is None:
+            sock = _start_server(paths)
+        if sock is not None:
+            return _greet(sock)
+        # We waited while another client started the server: look again from the start.
 
 
-def _start_server(paths: ServerPaths) -> socket.socket:
-    """Start the daemon, holding a lock so that racing clients start only one."""
-    import subprocess  # only the first command of a server's life pays for this import
+def _find_server(paths: ServerPaths) -> socket.socket | None:
+    """A connection to the server: on its socket, or, if its socket is gone but its pid
+    file names a live server, on the socket it re-creates when asked (SIGUSR1)."""
+    sock = _connect_socket(paths)
+    if sock is None:
+        pid = _server_without_socket(paths)
+        if pid:
+            sock = _wake(paths, pid)
+    return sock
 
-    with open(os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600), "rb") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        sock = _connect_socket(paths.socket)  # someone may have won the race
+
+def _server_without_socket(paths: ServerPaths) -> int | None:
+    """The pid in the pid file, if that is a live ptymux server of ours for this socket."""
+    try:
+        with open(paths.pid, "rb") as f:
+            pid = int(f.read().strip() or b"0")
+        if pid <= 0 or os.stat(f"/proc/{pid}").st_uid != os.getuid():
+            return None
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    want = os.fsencode(paths.socket)
+    serves = any(a == b"--socket" and b == want for a, b in zip(args, args[1:], strict=False))
+    return pid if b"ptymux.server" in args and serves else None
+
+
+def _wake(paths: ServerPaths, pid: int) -> socket.socket | None:
+    """Ask server ``pid`` to re-create its socket and connect; None if it turns out to be
+    exiting (a server removes its socket first, its pid file last: given EXIT_GRACE before
+    the signal, and watched while we wait)."""
+    import signal
+
+    started = time.monotonic()
+    signalled = False
+    while True:
+        sock = _connect_socket(paths)
         if sock is not None:
             return sock
-        read_end, write_end = os.pipe()
-        try:
-            starter = subprocess.Popen(
-                [sys.executable, "-m", "ptymux.server", "--socket", paths.socket,
-                 "--log", paths.log, "--ready-fd", str(write_end)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=(write_end,),
-                start_new_session=True,
+        if _server_without_socket(paths) != pid:
+            return None
+        waited = time.monotonic() - started
+        if not signalled and waited >= EXIT_GRACE:
+            try:
+                os.kill(pid, signal.SIGUSR1)
+            except ProcessLookupError:
+                return None
+            signalled = True
+        if waited >= EXIT_GRACE + WAKE_TIMEOUT:
+            raise ClientError(
+                f"server (pid {pid}) is running without its socket {paths.socket};"
+                f" 'kill -USR1 {pid}' re-creates it"
             )
-            os.close(write_end)
-            write_end = -1
-            starter.wait()
-            answer = _read_all(read_end, START_TIMEOUT)
-        finally:
-            os.close(read_end)
-            if write_end >= 0:
-                os.close(write_end)
-        if answer != b"ok":
-            message = answer.decode(errors="replace").strip() or "the server died while starting"
-            raise ClientError(f"{message} (log: {paths.log})")
-        sock = _connect_socket(paths.socket)
-        if sock is None:
-            raise ClientError(f"the server started but is not answering on {paths.socket}")
+        time.sleep(0.02)
+
+
+def _start_server(paths: ServerPaths) -> socket.socket | None:
+    """Start the daemon under the start lock; None if we had to wait for the lock.
+
+    As tmux does: the client that takes the lock at once looks for a server once more,
+    starts one if there is none and removes the lock file once the server answers, still
+    holding the lock. A client that had to wait gives up the lock and starts over from
+    connecting, so removing the file can never let a second server start: whoever takes a
+    new lock file finds the server ready. The lock file is left only after a failed start.
+    """
+    try:
+        lock_fd = _open_lock(paths)
+    except OSError as e:
+        raise ClientError(f"can't create the lock file {paths.lock}: {e.strerror or e}"
+                          ) from None
+    try:
+        if not _take_lock(lock_fd, paths.lock):
+            return None
+        sock = _find_server(paths) or _spawn_server(paths)
+        _remove_lock(paths.lock, lock_fd)
         return sock
+    except OSError as e:
+        raise ClientError(f"can't start the server: {e.strerror or e}") from None
+    finally:
+        os.close(lock_fd)
+
+
+def _open_lock(paths: ServerPaths) -> int:
+    """Open (create) the lock file; in the private directory, through the checked open
+    directory as the socket is. Never through a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    if not paths.private:
+        return os.open(paths.lock, flags, 0o600)
+    dir_fd = open_private_dir(os.path.dirname(paths.lock))
+    try:
+        return os.open(os.path.basename(paths.lock), flags, 0o600, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _take_lock(fd: int, path: str) -> bool:
+    """Lock ``fd``: True if it was free, False once another holder let go."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        pass
+    deadline = time.monotonic() + LOCK_TIMEOUT
+    while True:
+        time.sleep(0.01)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise ClientError(f"timed out waiting for the lock {path}"
+                                  " (another ptymux is starting the server)") from None
+
+
+def _remove_lock(path: str, fd: int) -> None:
+    """Unlink the lock file we hold, unless it is already another one."""
+    try:
+        held, there = os.fstat(fd), os.stat(path)
+        if (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _spawn_server(paths: ServerPaths) -> socket.socket:
+    """Run the daemon and wait until it is listening.
+
+    ``-P`` and ``cwd="/"``: only the installed package may be imported; a ``ptymux/`` in the
+    caller's directory would otherwise shadow it (and run). Sessions still start where the
+    caller is: ``new`` sends its directory.
+    """
+    import subprocess  # only the first command of a server's life pays for this import
+
+    read_end, write_end = os.pipe()
+    try:
+        starter = subprocess.Popen(
+            [sys.executable, "-P", "-m", "ptymux.server", "--socket", paths.socket,
+             "--log", paths.log, "--pid-file", paths.pid, "--ready-fd", str(write_end)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write_end,),
+            start_new_session=True,
+            cwd="/",
+        )
+        os.close(write_end)
+        write_end = -1
+        starter.wait()
+        answer = _read_all(read_end, START_TIMEOUT)
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+    if answer != b"ok":
+        message = answer.decode(errors="replace").strip() or "the server died while starting"
+        raise ClientError(f"{message} (log: {paths.log})")
+    sock = _connect_socket(paths)
+    if sock is None:
+        raise ClientError(f"the server started but is not answering on {paths.socket}")
+    return sock
 
 
 def _read_all(fd: int, timeout: float) -> bytes:

@@ -42,6 +42,7 @@ class Server:
         self._accept_paused = False  # out of fds: not listening for a moment
         self._accept_retry: asyncio.TimerHandle | None = None
         self._watch: SocketWatch | None = None
+        self.pid_file: str | None = None  # set by the daemon once it has written it
         self._shutting_down = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -128,12 +129,12 @@ class Server:
         except OSError as e:
             log.warning("can't check the socket %s: %s", self.socket_path, e)
             return
+        from ptymux.paths import PathError
         from ptymux.server.daemon import AlreadyRunning, bind_socket
 
         try:
-            os.makedirs(os.path.dirname(self.socket_path), mode=0o700, exist_ok=True)
-            sock = bind_socket(self.socket_path)
-        except (OSError, AlreadyRunning) as e:
+            sock = bind_socket(self.socket_path)  # (re-creating a deleted private directory)
+        except (OSError, AlreadyRunning, PathError) as e:
             log.warning("can't re-create the socket %s: %s", self.socket_path, e)
             return
         loop = asyncio.get_running_loop()
@@ -162,21 +163,26 @@ class Server:
     async def run(self) -> None:
         await self._done.wait()
         self._stop_listening()
+        self._unlink_socket()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 1.0
         while any(c.pending for c in self.connections) and loop.time() < deadline:
             await asyncio.sleep(0.01)  # last words to clients: Exited, Ok
         for conn in list(self.connections):
             conn.close()
-        self._unlink_socket()
 
     def _unlink_socket(self) -> None:
-        """Remove our socket file, unless another server has already replaced it."""
+        """Remove our socket file (unless another server has already replaced it) and our pid
+        file: a server on its way out is not one a client should wait for or wake up."""
         try:
             if os.stat(self.socket_path).st_ino == self.socket_inode:
                 os.unlink(self.socket_path)
         except OSError:
             pass
+        if self.pid_file:
+            from ptymux.server.daemon import remove_pid_file
+
+            remove_pid_file(self.pid_file)
 
     def _exit_if_empty(self) -> None:
         if not len(self.registry):
@@ -190,6 +196,7 @@ class Server:
         self._shutting_down = True
         log.info("shutting down")
         self._stop_listening()
+        self._unlink_socket()
         sessions = list(self.registry)
         if not sessions and not self.dying:
             self._done.set()
