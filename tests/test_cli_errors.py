@@ -222,7 +222,7 @@ def test_a_client_that_vanishes_mid_frame_harms_nobody(mux: Mux) -> None:
 
 def test_detached_size_options(mux: Mux) -> None:
     bad = mux.run("new", "-d", "-x", "5000", "--", "true")
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # a usage error
     assert "-x and -y must be within 1..1000 and 1..500" in _one_line(bad.stderr)
     mux.run("new", "-d", "-s", "sized", "-x", "100", "-y", "30", "--", "sleep", "60",
             check=True)

@@ -92,10 +92,10 @@ def test_ls_and_errors_show_control_characters_escaped(mux: Mux) -> None:
 def test_limits_on_sizes_names_and_targets(mux: Mux) -> None:
     mux.run("new", "-d", "-s", "keep", "--", "sleep", "60", check=True)
     long_target = mux.run("kill-session", "-t", "*" * (p.MAX_TARGET + 1))
-    assert long_target.returncode == 1
+    assert long_target.returncode == 2
     assert long_target.stderr == f"ptymux: target too long: at most {p.MAX_TARGET} characters\n"
     long_name = mux.run("new", "-d", "-s", "n" * (p.MAX_NAME + 1), "--", "true")
-    assert long_name.returncode == 1
+    assert long_name.returncode == 2
     assert "session name too long" in long_name.stderr
     # the same through the protocol: a request error for a name, a protocol error beyond
     sock = _greeted(mux)

@@ -38,8 +38,8 @@ class Registry:
                 f"bad session name '{printable(name)}': use printable characters without"
                 " spaces, ':' or '.'"
             )
-        if name.isdigit():
-            raise TargetError(f"bad session name '{name}': a number would read as a session id")
+        if name.isdigit() or (name.startswith("$") and name[1:].isdigit()):
+            raise TargetError(f"bad session name '{name}': it would read as a session id")
         if any(s.name == name for s in self._sessions.values()):
             raise TargetError(f"duplicate session: {name}")
 
@@ -56,8 +56,9 @@ class Registry:
         return max(self._sessions.values(), key=lambda s: s.last_used)
 
     def find(self, target: str | None) -> Session:
-        """tmux's order: ``$id`` or id, exact name, unique name prefix, unique fnmatch pattern.
-        ``None`` means the most recently used session."""
+        """tmux's order: ``$id`` or id, exact name, unique name prefix, unique fnmatch pattern
+        (more than one match is an error naming them). ``None`` means the most recently used
+        session."""
         if target is None:
             return self.most_recent()
         sessions = list(self._sessions.values())
@@ -73,5 +74,7 @@ class Registry:
             if len(found) == 1:
                 return found[0]
             if len(found) > 1:
-                break  # ambiguous: reported like a missing target, as tmux does
+                names = ", ".join(sorted(s.name for s in found)[:10])
+                more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+                raise TargetError(f"ambiguous target '{target}': {names}{more}")
         raise TargetError(f"can't find session: {target}")

@@ -1,0 +1,48 @@
+"""``capture``: print a session's screen (and history) as text."""
+
+from __future__ import annotations
+
+import sys
+
+from ptymux import protocol as p
+from ptymux.client.connection import connect
+from ptymux.commands import common
+from ptymux.commands.entry import TARGET_HELP, Arg, Command
+from ptymux.printable import printable
+
+TYPE_CHECKING = False  # see ptymux/records.py
+if TYPE_CHECKING:
+    import argparse
+
+    from ptymux.paths import ServerPaths
+
+
+def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    reply = connect(paths).request(
+        p.Capture(
+            target=args.target, start=args.start, end=args.end, escapes=args.escapes,
+            join=args.join,
+        )
+    )
+    if not isinstance(reply, p.CaptureResult):
+        raise common.unexpected()
+    # With -e the escapes are what was asked for; without, the text is the screen's cells,
+    # which hold no control characters (a server that sends some gets them escaped).
+    text = reply.text if args.escapes else "\n".join(map(printable, reply.text.split("\n")))
+    sys.stdout.write(text)
+    return 0
+
+
+ENTRY = Command(
+    name="capture",
+    aliases=("capture-pane",),
+    help="print a session's screen",
+    args=(
+        Arg(("-t",), "target", TARGET_HELP, metavar="TARGET", target=True),
+        Arg(("-e",), "escapes", "keep colours (SGR)", kind="flag"),
+        Arg(("-J",), "join", "join wrapped lines", kind="flag"),
+        Arg(("-S",), "start", "first line (- = history)", kind="int", metavar="N"),
+        Arg(("-E",), "end", "last line", kind="int", metavar="N"),
+    ),
+    run=run,
+)

@@ -1,0 +1,67 @@
+"""What one command is: its names, arguments, help, and the code that runs it.
+
+Like tmux's ``cmd_entry`` in each ``cmd-*.c``: a command is one unit (a module of
+``ptymux.commands``) holding one ``Command``. The argument parser, ``ptymux help``, the usage
+table in docs/usage.md (a test keeps it in step) and, later, shell completions and the man
+page are all generated from these entries, never written twice.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # see ptymux/records.py
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from typing import NamedTuple
+
+    from ptymux.paths import ServerPaths
+
+    Run = Callable[[argparse.Namespace, ServerPaths], int]
+else:
+    from ptymux.records import NamedTuple
+
+
+class Arg(NamedTuple):
+    """One option or positional argument.
+
+    ``kind``: ``"str"``, ``"int"`` (a value), ``"flag"`` (present or not), ``"optional"`` (a
+    positional that may be left out), ``"rest"`` (the program and its arguments: everything
+    after it, ``--`` optional).
+    """
+
+    names: tuple[str, ...]  # ("-t",) / ("-x", "--width") for options, ("command",) positional
+    dest: str
+    help: str
+    kind: str = "str"
+    metavar: str | None = None
+    required: bool = False
+    target: bool = False  # a -t TARGET naming a session (completions offer session names)
+
+
+class Command(NamedTuple):
+    name: str
+    aliases: tuple[str, ...]
+    help: str
+    args: tuple[Arg, ...]
+    run: Run
+    needs_server: bool = True  # False: runs without a server (help)
+
+    def usage(self) -> str:
+        """``name [options] ...`` as docs/usage.md and ``ptymux help`` show it."""
+        parts = [self.name]
+        for arg in self.args:
+            parts.append(_usage_of(arg))
+        return " ".join(parts)
+
+
+def _usage_of(arg: Arg) -> str:
+    if arg.kind == "rest":
+        return f"[-- {arg.metavar or arg.dest.upper()} ...]"
+    flag = arg.names[0]
+    if arg.kind == "optional":
+        return f"[{arg.metavar or arg.dest.upper()}]"
+    text = flag if arg.kind == "flag" else f"{flag} {arg.metavar or arg.dest.upper()}"
+    return text if arg.required else f"[{text}]"
+
+
+TARGET_HELP = "session id or name (default: the most recently used)"

@@ -1,0 +1,37 @@
+"""``kill-server``: end every session and the server; returns once the server is gone."""
+
+from __future__ import annotations
+
+import time
+
+from ptymux import protocol as p
+from ptymux.client.connection import ClientError, connect
+from ptymux.commands.entry import Command
+
+TYPE_CHECKING = False  # see ptymux/records.py
+if TYPE_CHECKING:
+    import argparse
+
+    from ptymux.paths import ServerPaths
+
+
+def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    conn = connect(paths)
+    conn.request(p.KillServer())
+    # Return once the server is gone, so that a following command starts a fresh one.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            conn.receive(timeout=deadline - time.monotonic())
+        except ClientError:
+            break
+    return 0
+
+
+ENTRY = Command(
+    name="kill-server",
+    aliases=(),
+    help="end every session and the server",
+    args=(),
+    run=run,
+)

@@ -1,0 +1,94 @@
+"""``new``: create a session, and attach to it unless ``-d``."""
+
+from __future__ import annotations
+
+import os
+
+from ptymux import protocol as p
+from ptymux.client.connection import connect
+from ptymux.commands import common
+from ptymux.commands.entry import Arg, Command
+from ptymux.config import emulator
+
+TYPE_CHECKING = False  # see ptymux/records.py
+if TYPE_CHECKING:
+    import argparse
+
+    from ptymux.paths import ServerPaths
+
+
+def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    cfg = common.config()
+    keys = common.detach_keys(args, cfg)
+    for given, limit in ((args.cols, p.MAX_COLS), (args.rows, p.MAX_ROWS)):
+        if given is not None and not 1 <= given <= limit:
+            raise common.UsageError(
+                f"-x and -y must be within 1..{p.MAX_COLS} and 1..{p.MAX_ROWS}"
+            )
+    if not args.detached and (args.cols is not None or args.rows is not None):
+        raise common.UsageError(
+            "-x and -y size a detached session (-d); an attached one takes this terminal's size"
+        )
+    if args.term is not None and not args.term:
+        raise common.UsageError("--term needs a terminal type, e.g. xterm-256color")
+    if args.history is not None and not 0 <= args.history <= p.MAX_HISTORY:
+        raise common.UsageError(f"--history must be between 0 and {p.MAX_HISTORY}")
+    if args.name is not None and len(args.name) > p.MAX_NAME:
+        raise common.UsageError(f"session name too long: at most {p.MAX_NAME} characters")
+    if args.detached:
+        try:
+            cols, rows = os.get_terminal_size(0)
+        except OSError:
+            cols, rows = 80, 24
+        # An explicit size, else this terminal's, clamped as attaching clamps it.
+        cols = args.cols or min(cols, p.MAX_COLS)
+        rows = args.rows or min(rows, p.MAX_ROWS)
+    else:
+        common.check_nesting(paths)
+        cols, rows = common.need_terminal()
+    env = dict(os.environ)
+    env["TERM"] = args.term or cfg.term
+    argv = list(args.command)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    request = p.NewSession(
+        argv=argv,
+        cwd=os.getcwd(),
+        env=env,
+        cols=cols,
+        rows=rows,
+        name=args.name,
+        history=args.history if args.history is not None else cfg.history,
+        detached=args.detached,
+        emulator=emulator(cfg),
+    )
+    conn = connect(paths, start=True)
+    if not args.detached:
+        return common.attach_loop(
+            conn, lambda passing: request._replace(terminal=passing, detach_keys=keys), keys
+        )
+    if not isinstance(conn.request(request), p.Created):
+        raise common.unexpected()
+    return 0
+
+
+KEYS_HELP = "detach keys, docker's syntax (default from config, else 'ctrl-p,ctrl-q')"
+
+ENTRY = Command(
+    name="new",
+    aliases=("new-session",),
+    help="create a session (and attach to it unless -d)",
+    args=(
+        Arg(("-d",), "detached", "do not attach", kind="flag"),
+        Arg(("-s",), "name", "session name (default: its id)", metavar="NAME"),
+        Arg(("-x",), "cols", "width of a detached session (default: this terminal's, else 80)",
+            kind="int", metavar="COLS"),
+        Arg(("-y",), "rows", "height of a detached session (default: this terminal's, else 24)",
+            kind="int", metavar="ROWS"),
+        Arg(("--history",), "history", "scrollback lines to keep", kind="int", metavar="N"),
+        Arg(("--term",), "term", "TERM for the program (xterm-256color)", metavar="TERM"),
+        Arg(("--detach-keys",), "detach_keys", KEYS_HELP, metavar="SPEC"),
+        Arg(("command",), "command", "program and arguments", kind="rest", metavar="CMD"),
+    ),
+    run=run,
+)
