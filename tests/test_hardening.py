@@ -310,3 +310,32 @@ def test_a_removed_socket_comes_back(mux: Mux) -> None:
     before = _cpu_seconds(server)
     time.sleep(1.0)
     assert _cpu_seconds(server) - before < 0.05
+
+
+# --- found by bench/fuzz.py -----------------------------------------------------------------
+
+
+def test_killing_a_session_whose_program_just_ended_spares_the_server(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "keep", "--", "sleep", "60", check=True)
+    server = _server(mux)
+    sock = _greeted(mux)
+    for i in range(6):  # its pty then reports foreground group 0: killpg(0) is our own group
+        name = f"brief{i}"
+        sock.sendall(p.encode(p.NewSession(argv=["true"], cwd="/", env={}, cols=80, rows=24,
+                                           name=name, detached=True))
+                     + p.encode(p.KillSession(target=name)))
+        time.sleep(0.05)
+    sock.close()
+    time.sleep(0.3)
+    assert os.path.exists(f"/proc/{server}") and mux.server_pid() == server
+    assert mux.run("ls").stdout.startswith("keep:")
+
+
+def test_targets_with_non_ascii_digits_are_names(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "keep", "--", "sleep", "60", check=True)
+    for target in ("²", "$²", "١"):
+        result = mux.run("capture", "-t", target)
+        assert result.returncode == 1
+        assert result.stderr == f"ptymux: can't find session: {target}\n"
+    assert "Traceback" not in mux.log()
+    mux.run("new", "-d", "-s", "x²", "--", "sleep", "60", check=True)  # a name, not an id

@@ -76,6 +76,9 @@ class PtyProcess:
         groups = {self.pid}
         with contextlib.suppress(OSError):
             groups.add(os.tcgetpgrp(self.master))
+        # A pty whose program has just exited reports foreground group 0, and killpg(0)
+        # would signal the server's own group: only real groups.
+        groups.discard(0)
         for group in groups:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(group, signal.SIGHUP)

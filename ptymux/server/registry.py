@@ -38,7 +38,7 @@ class Registry:
                 f"bad session name '{printable(name)}': use printable characters without"
                 " spaces, ':' or '.'"
             )
-        if name.isdigit() or (name.startswith("$") and name[1:].isdigit()):
+        if _is_id(name) or (name.startswith("$") and _is_id(name[1:])):
             raise TargetError(f"bad session name '{name}': it would read as a session id")
         if any(s.name == name for s in self._sessions.values()):
             raise TargetError(f"duplicate session: {name}")
@@ -63,7 +63,7 @@ class Registry:
             return self.most_recent()
         sessions = list(self._sessions.values())
         digits = target[1:] if target.startswith("$") else target
-        if digits.isdigit() and int(digits) in self._sessions:
+        if _is_id(digits) and int(digits) in self._sessions:
             return self._sessions[int(digits)]
         for matcher in (
             lambda s: s.name == target,
@@ -78,3 +78,8 @@ class Registry:
                 more = f" and {len(found) - 10} more" if len(found) > 10 else ""
                 raise TargetError(f"ambiguous target '{target}': {names}{more}")
         raise TargetError(f"can't find session: {target}")
+
+
+def _is_id(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes '²' (which int() refuses) and '١'."""
+    return text.isascii() and text.isdigit()
