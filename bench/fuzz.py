@@ -119,9 +119,10 @@ SESSIONS_PER_BATCH = 12  # sessions a batch's valid 'new' requests may create (t
 #                          until the checks; more would make the memory peak a lottery)
 HELLO = p.encode(p.Hello(version=p.VERSION, pid=1))
 _HEADER = struct.Struct(">I")
-# Client kinds the server handles after hello (derived from the server, so new kinds count).
-CLIENT_KINDS = frozenset(cls for cls in p.KINDS.values()
-                         if hasattr(Connection, "on_" + cls.__name__))
+# Client kinds the server handles after hello: requests and the attached session's stream
+# (derived from the server, so new kinds count).
+CLIENT_KINDS = frozenset({p.Request} | {cls for cls in p.KINDS.values()
+                                        if hasattr(Connection, "on_" + cls.__name__)})
 
 OP_TIMEOUT = 2.0  # seconds for any blocking socket operation of the fuzzer
 SEND_DEADLINE = 3.0  # a group's writes stop after this (the server may rightly stop reading)
@@ -184,12 +185,20 @@ def scan(stream: bytes, with_fds: bool = False) -> tuple[list[p.Message], str, i
             return acted, "refused", frames
         pos += 4 + size
         if not greeted:
-            if not isinstance(msg, p.Hello) or msg.version != p.VERSION:
+            if not isinstance(msg, p.Hello) or not set(msg.versions or [msg.version]) & set(
+                    p.VERSIONS):
                 return acted, "refused", frames
             greeted = True
             continue
         if type(msg) not in CLIENT_KINDS:
             return acted, "refused", frames
+        if isinstance(msg, p.Request):
+            if msg.command not in p.COMMANDS:
+                continue  # answered 'unknown-command'; the connection stays open
+            try:
+                msg = p.parse_args(msg.command, msg.args)  # what the command acts on
+            except p.ProtocolError:
+                return acted, "refused", frames
         acted.append(msg)
         if getattr(msg, "terminal", False) and not with_fds:
             return acted, "refused", frames  # 'terminal' without an fd
@@ -301,9 +310,11 @@ KINDS_T: tuple[Any, ...] = (
     {"t": "hello"}, True, "on_Hello", "Hello",
 )
 SERVER_MESSAGES: tuple[p.Message, ...] = (
-    p.Ok(), p.Error(message="x"), p.Created(id=1, name="x"), p.Attached(id=1, name="x"),
+    p.reply(1, p.Ok()), p.Error(message="x", id=1, code="no-session"),
+    p.reply(1, p.Created(id=1, name="x")), p.reply(1, p.Attached(id=1, name="x")),
     p.Output(data=b"x"), p.Exited(id=1, name="x"), p.Detached(id=1, name="x"),
-    p.SessionList(sessions=[]), p.CaptureResult(text="x"),
+    p.reply(1, p.SessionList(sessions=[])), p.Chunk(id=1, data="x"),
+    p.Hello(version=p.VERSION, pid=1, versions=[3], commands=["ls"]),
 )
 CLIENT_KIND_NAMES = ("hello", "new", "attach", "input", "written", "resize", "detach", "list",
                      "kill", "kill-server", "capture")
@@ -489,15 +500,18 @@ class Gen:
         r = self.rng
         kind = r.choice(CLIENT_KIND_NAMES)
         body = body_of(self.message(kind))
+        # A request's fields are mostly its arguments (the envelope's id and command too).
+        inner = body.get("t") == "request" and r.random() < 0.8
+        fields = body["args"] if inner else body
         for _ in range(r.randint(1, 3)):
             how = r.randrange(10)
-            names = [k for k in body if k != "t"]
+            names = [k for k in fields if k != "t" or inner]
             if how == 0 or not names:
                 body["t"] = r.choice(KINDS_T)
             elif how == 1:
-                del body[r.choice(names)]
+                del fields[r.choice(names)]
             elif how == 2:
-                body[r.choice(["zz", "T", "", "t\x00"])] = r.choice(BAD_VALUES)
+                fields[r.choice(["zz", "T", "", "t\x00"])] = r.choice(BAD_VALUES)
             else:
                 name = r.choice(names)
                 pool: tuple[Any, ...] = BAD_VALUES
@@ -507,9 +521,9 @@ class Gen:
                     pool = BAD_ENVS
                 elif name == "argv":
                     pool = BAD_ARGVS
-                elif name in ("target", "name", "cwd"):
+                elif name in ("target", "name", "cwd", "command"):
                     pool = WEIRD_STRINGS + BAD_VALUES
-                body[name] = r.choice(pool)
+                fields[name] = r.choice(pool)
         try:
             payload = pack(body)
         except (ValueError, TypeError, OverflowError):
@@ -902,20 +916,35 @@ def _finish(live: Live, sel: selectors.BaseSelector, stats: Stats, trouble: Trou
 
 def request(path: str, *msgs: p.Message, replies: int = 1,
             timeout: float = 3.0) -> list[p.Message]:
-    """hello + ``msgs`` on a fresh connection; the first ``replies`` answers after hello."""
+    """hello + ``msgs`` (command arguments records, or stream frames) on a fresh connection;
+    the first ``replies`` answers after hello: results as their records (a streamed one put
+    together), errors as ``Error``, anything else as it came."""
     sock = connect(path, timeout)
     try:
-        sock.sendall(HELLO + b"".join(p.encode(m) for m in msgs))
+        sock.sendall(HELLO + b"".join(p.encode(m, rid=i + 1) for i, m in enumerate(msgs)))
         decoder = p.FrameDecoder()
         got: list[p.Message] = []
+        chunks: dict[int, list[str]] = collections.defaultdict(list)
+        greeted = False
         deadline = time.monotonic() + timeout
-        while len(got) < replies + 1:
+        while len(got) < replies:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             data = sock.recv(1 << 16)
             if not data:
                 break
-            got += decoder.messages(data)
-        return got[1:]
+            for msg in decoder.messages(data):
+                if not greeted:
+                    greeted = True
+                elif isinstance(msg, p.Chunk):
+                    chunks[msg.id].append(msg.data)
+                elif isinstance(msg, p.Reply) and 1 <= msg.id <= len(msgs):
+                    result = msg.result
+                    if msg.id in chunks:
+                        result = {**result, "text": "".join(chunks.pop(msg.id))}
+                    got.append(p.parse_result(p.command_of(msgs[msg.id - 1]), result))
+                else:
+                    got.append(msg)
+        return got
     finally:
         sock.close()
 
@@ -1306,7 +1335,7 @@ class Fuzzer:
         pid, path = self.pid, self.mux.socket
         ask = p.Capture(target=VICTIMS[0], start=-100, escapes=True)
         try:
-            size = len(p.encode(request(path, ask)[0]))
+            size = len(p.encode(p.reply(1, request(path, ask)[0])))
         except (OSError, IndexError, p.ProtocolError):
             size = 0  # the 'alive' check will say what went wrong
         count = UNREAD_REQUESTS

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 else:
     from ptymux.records import NamedTuple
 
-VERSION = 2  # 2: a local client may pass its terminal (see docs/protocol.md)
+VERSION = 3  # 3: commands as requests with ids, streamed replies, error codes (protocol.md)
+VERSIONS = (3,)  # every version this build speaks (the handshake picks the highest shared)
+MAX_CHUNK = 1 << 17  # characters of streamed reply text per chunk frame
 MAX_FRAME = 1 << 20  # bytes of payload; checked before buffering
 MAX_DATA = 1 << 16  # largest input/output chunk a sender puts in one frame
 # Sizes and lengths (docs/protocol.md, "Limits"). A terminal of 1000x500 is past any real
@@ -37,6 +39,7 @@ MAX_DETACH_KEYS = 16
 MAX_NAME = 100  # characters in a session name: 'ls' lines stay readable
 MAX_TARGET = 256  # characters in a -t target (a glob may be longer than the names it matches)
 MAX_PATH = 4096  # a working directory (PATH_MAX)
+MAX_COMMAND = 64  # characters in a command name or an error code
 EMULATORS = ("vt", "ghostty", "pyte")  # the session models (ptymux.term)
 _HEADER = struct.Struct(">I")
 
@@ -49,10 +52,38 @@ class ProtocolError(Exception):
 
 
 class Hello(NamedTuple):
-    """First frame in each direction. The server refuses a different protocol version."""
+    """First frame in each direction. The client says every version it speaks; the server
+    answers with the highest one both speak, its software version and the commands it
+    serves (or refuses with an ``error`` of code ``version`` naming its versions)."""
 
     version: int
     pid: int = 0
+    versions: list[int] | None = None
+    software: str = ""  # "ptymux 0.1.0"
+    commands: list[str] | None = None  # (the server's) every command it serves
+
+
+class Request(NamedTuple):
+    """A command: its name, its arguments (validated by the command's record, below) and an
+    id that its reply, chunks or error carry back."""
+
+    id: int
+    command: str
+    args: dict[str, Any]
+
+
+class Reply(NamedTuple):
+    """The end of a request: its result (a map, typed by the command's result record)."""
+
+    id: int
+    result: dict[str, Any]
+
+
+class Chunk(NamedTuple):
+    """Part of a long reply (``capture``), streamed before the request's ``reply``."""
+
+    id: int
+    data: str
 
 
 class NewSession(NamedTuple):
@@ -137,9 +168,28 @@ class Ok(NamedTuple):
 
 
 class Error(NamedTuple):
-    """A request failed; ``message`` is one line meant for the user."""
+    """A request failed (``id`` is its id) or the connection is being closed (``id`` None);
+    ``message`` is one line meant for the user, ``code`` one of ERROR_CODES."""
 
     message: str
+    id: int | None = None
+    code: str = "failed"
+
+
+# What an error is, for a script: each code maps to an exit status (EXIT_STATUS).
+ERROR_CODES = (
+    "failed",  # the request could not be done (a program that cannot run, …)
+    "usage",  # the request itself is wrong (a bad name, a value out of range)
+    "unknown-command",  # the server does not know the command
+    "no-session",  # no session matches the target
+    "ambiguous",  # several sessions match the target
+    "exists",  # a session of that name exists
+    "denied",  # another uid
+    "version",  # no protocol version in common
+    "protocol",  # a malformed frame: the connection is closed
+    "internal",  # a bug of ours
+)
+EXIT_STATUS = {"usage": 2, "unknown-command": 2}  # every other code: 1
 
 
 class Created(NamedTuple):
@@ -207,9 +257,9 @@ class CaptureResult(NamedTuple):
 
 
 Message: TypeAlias = (
-    Hello | NewSession | Attach | Input | Written | Resize | Detach | ListSessions | KillSession
-    | KillServer | Capture | Ok | Error | Created | Attached | Output | Exited | Detached
-    | SessionList | CaptureResult
+    Hello | Request | Reply | Chunk | NewSession | Attach | Input | Written | Resize | Detach
+    | ListSessions | KillSession | KillServer | Capture | Ok | Error | Created | Attached
+    | Output | Exited | Detached | SessionList | CaptureResult
 )
 
 
@@ -217,6 +267,18 @@ Message: TypeAlias = (
 
 if TYPE_CHECKING:
     Check: TypeAlias = Callable[[Any], Any]
+
+
+def _map(v: Any) -> dict[str, Any]:
+    if type(v) is not dict:
+        raise ProtocolError("expected a map")
+    return v
+
+
+def _int_list(v: Any) -> list[int]:
+    if type(v) is not list or len(v) > 64:
+        raise ProtocolError("expected a list of at most 64 integers")
+    return [_int(0, 2**31)(x) for x in v]
 
 
 def _int(lo: int, hi: int) -> Check:
@@ -304,6 +366,12 @@ _ROWS = _int(1, MAX_ROWS)
 _TARGET = _text(MAX_TARGET)
 
 
+def _command_list(v: Any) -> list[str]:
+    if type(v) is not list or len(v) > 1000:
+        raise ProtocolError("expected a list of at most 1000 command names")
+    return [_text(MAX_COMMAND)(x) for x in v]
+
+
 def _session_info(v: Any) -> SessionInfo:
     info: SessionInfo = _build(SessionInfo, _SESSION_INFO_FIELDS, v)
     return info
@@ -327,7 +395,16 @@ _SESSION_INFO_FIELDS: dict[str, Check] = {
 }
 
 _FIELDS: dict[type[Message], dict[str, Check]] = {
-    Hello: {"version": _int(0, 2**31), "pid": _ANY_INT},
+    Hello: {
+        "version": _int(0, 2**31),
+        "pid": _ANY_INT,
+        "versions": _optional(_int_list),
+        "software": _text(100),
+        "commands": _optional(_command_list),
+    },
+    Request: {"id": _ID, "command": _text(MAX_COMMAND), "args": _map},
+    Reply: {"id": _ID, "result": _map},
+    Chunk: {"id": _ID, "data": _str},
     NewSession: {
         "argv": _str_list,
         "cwd": _text(MAX_PATH),
@@ -363,7 +440,7 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "join": _bool,
     },
     Ok: {},
-    Error: {"message": _str},
+    Error: {"message": _str, "id": _optional(_ID), "code": _text(MAX_COMMAND)},
     Created: {"id": _ID, "name": _str, "terminal": _bool},
     Attached: {"id": _ID, "name": _str, "terminal": _bool},
     Output: {"data": _bytes},
@@ -378,28 +455,69 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     CaptureResult: {"text": _str},
 }
 
+# Frame kinds: the handshake, requests and what answers them, and the attached session's
+# stream (no id: keys, sizes and output flow both ways while requests come and go).
 KINDS: dict[str, type[Message]] = {
     "hello": Hello,
-    "new": NewSession,
-    "attach": Attach,
+    "request": Request,
+    "reply": Reply,
+    "chunk": Chunk,
+    "error": Error,
     "input": Input,
     "written": Written,
     "resize": Resize,
     "detach": Detach,
-    "list": ListSessions,
-    "kill": KillSession,
-    "kill-server": KillServer,
-    "capture": Capture,
-    "ok": Ok,
-    "error": Error,
-    "created": Created,
-    "attached": Attached,
     "output": Output,
     "exited": Exited,
     "detached": Detached,
-    "sessions": SessionList,
-    "captured": CaptureResult,
 }
+
+# The commands: a request's ``command`` -> the record its ``args`` must make, and the record
+# its reply's ``result`` must make. A command added here (and served) changes no version: the
+# handshake tells the client which commands the server has.
+COMMANDS: dict[str, tuple[type[Message], type[Message]]] = {
+    "new": (NewSession, Created),
+    "attach": (Attach, Attached),
+    "ls": (ListSessions, SessionList),
+    "kill-session": (KillSession, Ok),
+    "kill-server": (KillServer, Ok),
+    "capture": (Capture, CaptureResult),
+}
+_COMMAND_OF: dict[type, str] = {args: name for name, (args, _result) in COMMANDS.items()}
+
+
+def command_of(args: Message) -> str:
+    """The command whose arguments ``args`` are (``"ls"`` for a ListSessions)."""
+    return _COMMAND_OF[type(args)]
+
+
+def parse_args(command: str, raw: dict[str, Any]) -> Message:
+    """A request's arguments as its command's record; ProtocolError if they do not fit."""
+    cls = COMMANDS[command][0]
+    msg: Message = _build(cls, _FIELDS[cls], raw)
+    return msg
+
+
+def parse_result(command: str, raw: dict[str, Any]) -> Message:
+    """A reply's result as its command's record; ProtocolError if it does not fit."""
+    cls = COMMANDS[command][1]
+    msg: Message = _build(cls, _FIELDS[cls], raw)
+    return msg
+
+
+def request(rid: int, args: Message) -> Request:
+    """The request frame for command arguments ``args``."""
+    return Request(id=rid, command=command_of(args), args=_fields(args))
+
+
+def reply(rid: int, result: Message) -> Reply:
+    return Reply(id=rid, result=_fields(result))
+
+
+def _fields(record: Message) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in record._asdict().items()}
+
+
 _KIND_OF: dict[type, str] = {cls: kind for kind, cls in KINDS.items()}
 
 
@@ -432,15 +550,18 @@ def _build(cls: Any, fields: dict[str, Check], raw: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """Nested messages (the sessions of a listing) as maps."""
+    """Nested records (the sessions of a listing) as maps."""
     if type(value) is list:
         return [v._asdict() if isinstance(v, SessionInfo) else v for v in value]
     return value
 
 
-def encode(msg: Message) -> bytes:
-    """One complete frame (header + payload) for ``msg``."""
-    body = {k: _plain(v) for k, v in msg._asdict().items()}
+def encode(msg: Message, rid: int = 0) -> bytes:
+    """One complete frame (header + payload) for ``msg``; command arguments (a Capture …)
+    are sent as a request with id ``rid``."""
+    if type(msg) in _COMMAND_OF:
+        msg = request(rid, msg)
+    body = _fields(msg)
     body["t"] = _KIND_OF[type(msg)]
     payload: bytes = msgpack.packb(body, use_bin_type=True)
     if len(payload) > MAX_FRAME:

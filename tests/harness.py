@@ -72,6 +72,27 @@ def read_replies(sock: socket.socket) -> list[Any]:
         messages += decoder.messages(data)
 
 
+def ask(sock: socket.socket, args: Any, rid: int = 1) -> Any:
+    """Send the command whose arguments record ``args`` is (a ``p.ListSessions()`` …) and
+    return its result record, or the ``Error`` that answered it (other frames are skipped)."""
+    from ptymux import protocol as p
+
+    sock.sendall(p.encode(args, rid))
+    decoder = FrameDecoder()
+    chunks: list[str] = []
+    while True:
+        data = sock.recv(65536)
+        assert data, "the server closed the connection"
+        for msg in decoder.messages(data):
+            if isinstance(msg, p.Error) and msg.id in (rid, None):
+                return msg
+            if isinstance(msg, p.Chunk) and msg.id == rid:
+                chunks.append(msg.data)
+            if isinstance(msg, p.Reply) and msg.id == rid:
+                result = dict(msg.result, text="".join(chunks)) if chunks else msg.result
+                return p.parse_result(p.command_of(args), result)
+
+
 class _Screen:
     """What every test-side terminal offers: its text, and waiting for some to appear."""
 

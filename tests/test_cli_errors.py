@@ -192,9 +192,12 @@ def test_another_user_is_refused(mux: Mux) -> None:
         frame({"t": "hello", "version": p.VERSION})
         + frame({"t": "resize", "cols": -1, "rows": 5}),
         frame({"t": "hello", "version": p.VERSION})
-        + frame({"t": "new", "argv": "sh", "cwd": "/", "env": {}, "cols": 1, "rows": 1}),
+        + frame({"t": "request", "id": 1, "command": "new", "args": {
+            "argv": "sh", "cwd": "/", "env": {}, "cols": 1, "rows": 1}}),  # bad arguments
+        frame({"t": "hello", "version": p.VERSION})
+        + frame({"t": "request", "id": 1, "command": "ls"}),  # no arguments map
         frame({"t": "ls"}),  # unknown kind before hello
-        frame({"t": "list"}),  # valid kind, but no hello first
+        frame({"t": "request", "id": 1, "command": "ls", "args": {}}),  # no hello first
         frame({"t": "hello", "version": 99}),  # another protocol version
     ],
 )

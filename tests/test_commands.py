@@ -81,7 +81,7 @@ def test_help_needs_no_server(mux: Mux) -> None:
 def test_names_that_read_as_ids_and_ambiguous_targets(mux: Mux) -> None:
     for bad in ("$5", "12"):
         result = mux.run("new", "-d", "-s", bad, "--", "true")
-        assert result.returncode == 1
+        assert result.returncode == 2
         assert _one_line(result.stderr) == (
             f"ptymux: bad session name '{bad}': it would read as a session id"
         )

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness import PTYMUX, Mux, frame, raw_connect, read_replies, wait_until
+from harness import PTYMUX, Mux, ask, frame, raw_connect, read_replies, wait_until
 from ptymux import protocol as p
 
 
@@ -30,18 +30,6 @@ def _greeted(mux: Mux, timeout: float = 10.0) -> socket.socket:
         pass
     assert isinstance(msgs[0], p.Hello)
     return sock
-
-
-def _ask(sock: socket.socket, msg: p.Message) -> p.Message:
-    """One request, its one reply (the connection stays open)."""
-    sock.sendall(p.encode(msg))
-    decoder = p.FrameDecoder()
-    while True:
-        data = sock.recv(65536)
-        assert data, "the server closed the connection"
-        msgs = decoder.messages(data)
-        if msgs:
-            return msgs[0]
 
 
 def _status(pid: int, field: str) -> int:
@@ -83,7 +71,7 @@ def test_ls_and_errors_show_control_characters_escaped(mux: Mux) -> None:
     assert b"can't find session: x\\033[2Jy" in term.raw and b"x\x1b[2Jy" not in term.raw
     # a server's error message is escaped too (here: a name with a control character)
     bad = mux.run("new", "-d", "-s", "a\x1bb", "--", "true")
-    assert bad.returncode == 1 and "\x1b" not in bad.stderr and "a\\033b" in bad.stderr
+    assert bad.returncode == 2 and "\x1b" not in bad.stderr and "a\\033b" in bad.stderr
 
 
 # --- sizes and lengths ----------------------------------------------------------------------
@@ -99,18 +87,19 @@ def test_limits_on_sizes_names_and_targets(mux: Mux) -> None:
     assert "session name too long" in long_name.stderr
     # the same through the protocol: a request error for a name, a protocol error beyond
     sock = _greeted(mux)
-    reply = _ask(sock, p.NewSession(argv=["true"], cwd="/", env={}, cols=80, rows=24,
+    reply = ask(sock, p.NewSession(argv=["true"], cwd="/", env={}, cols=80, rows=24,
                                     name="n" * 150, detached=True))
     assert isinstance(reply, p.Error)
     assert reply.message == f"bad session name: longer than {p.MAX_NAME} characters"
-    sock.sendall(frame({"t": "attach", "cols": 2000, "rows": 24, "target": "keep",
-                        "terminal": False, "detach_keys": b""}))
+    sock.sendall(frame({"t": "request", "id": 1, "command": "attach", "args": {
+        "cols": 2000, "rows": 24, "target": "keep", "terminal": False, "detach_keys": b""}}))
     replies = read_replies(sock)
     assert isinstance(replies[0], p.Error)
     assert "expected an integer in 1..1000" in replies[0].message
     sock.close()
     sock = _greeted(mux)
-    sock.sendall(frame({"t": "kill", "target": "x" * 10_000}))
+    sock.sendall(frame({"t": "request", "id": 1, "command": "kill-session",
+                        "args": {"target": "x" * 10_000}}))
     assert "at most 256 characters" in read_replies(sock)[0].message
     sock.close()
     # a terminal larger than the limit is clamped, not refused
@@ -134,13 +123,13 @@ def test_unexecutable_requests_are_one_line_errors(mux: Mux, field: str, value: 
     sock = _greeted(mux)
     request = {"argv": ["true"], "cwd": "/", "env": {"PATH": "/usr/bin:/bin"}, "cols": 80,
                "rows": 24, "detached": True, field: value}
-    reply = _ask(sock, p.NewSession(**request))  # type: ignore[arg-type]
+    reply = ask(sock, p.NewSession(**request))  # type: ignore[arg-type]
     assert isinstance(reply, p.Error)
     assert reply.message.startswith(message)
     # the connection is still good, no id was used up, the server logged no traceback
-    listing = _ask(sock, p.ListSessions())
+    listing = ask(sock, p.ListSessions())
     assert isinstance(listing, p.SessionList) and len(listing.sessions) == 1
-    reply = _ask(sock, p.NewSession(argv=["sleep", "60"], cwd="/", env={}, cols=80, rows=24,
+    reply = ask(sock, p.NewSession(argv=["sleep", "60"], cwd="/", env={}, cols=80, rows=24,
                                     detached=True))
     assert isinstance(reply, p.Created) and reply.id == 1
     assert "Traceback" not in mux.log()
@@ -201,7 +190,7 @@ def test_out_of_fds_the_server_waits_instead_of_spinning(mux: Mux) -> None:
         used = _cpu_seconds(server) - before
         assert used < 0.5, f"the server used {used:.2f} s of CPU in 1.5 s at the fd limit"
         # the clients it has are still served
-        listing = _ask(kept, p.ListSessions())
+        listing = ask(kept, p.ListSessions())
         assert isinstance(listing, p.SessionList) and listing.sessions[0].name == "keep"
     finally:
         for sock in flood:
@@ -233,7 +222,7 @@ def test_replies_nobody_reads_are_bounded(mux: Mux) -> None:
     server = _server(mux)
     start_rss = _status(server, "VmRSS")
     hog = _greeted(mux, timeout=30)
-    request = p.encode(p.Capture(target="big", start=-5000, escapes=True))
+    request = p.encode(p.Capture(target="big", start=-5000, escapes=True), rid=1)
     count = 150  # ~90 MB of replies, asked for in one write and not read
     hog.sendall(request * count)
     time.sleep(1.0)
@@ -248,7 +237,7 @@ def test_replies_nobody_reads_are_bounded(mux: Mux) -> None:
     while got < count:
         data = hog.recv(1 << 20)
         assert data
-        got += sum(isinstance(m, p.CaptureResult) for m in decoder.messages(data))
+        got += sum(isinstance(m, p.Reply) for m in decoder.messages(data))
     hog.close()
 
 

@@ -113,9 +113,10 @@ while True:
     while data := conn.recv(65536):
         for msg in decoder.messages(data):
             if isinstance(msg, p.Hello):
-                conn.sendall(p.encode(p.Hello(version=p.VERSION, pid=os.getpid())))
-            elif isinstance(msg, p.ListSessions):
-                conn.sendall(p.encode(p.SessionList(sessions=[])))
+                conn.sendall(p.encode(p.Hello(version=p.VERSION, pid=os.getpid(),
+                                              commands=["ls"])))
+            elif isinstance(msg, p.Request) and msg.command == "ls":
+                conn.sendall(p.encode(p.reply(msg.id, p.SessionList(sessions=[]))))
     conn.close()
 """
 

@@ -14,6 +14,7 @@ import time
 import msgpack
 
 from harness import Mux, wait_until
+from ptymux import protocol as p
 
 # --- the rate limit -----------------------------------------------------------------------
 
@@ -121,7 +122,7 @@ def _frame(payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + payload
 
 
-HELLO = _frame(msgpack.packb({"t": "hello", "version": 2, "pid": 1}))
+HELLO = _frame(msgpack.packb({"t": "hello", "version": p.VERSION, "pid": 1}))
 GARBAGE = [_frame(b"\xc1\xc1\xc1"), _frame(msgpack.packb([1, 2])),
            _frame(msgpack.packb({"t": "nonsense"}))]
 

@@ -166,7 +166,8 @@ def _fd_count(mux: Mux) -> int:
 
 
 def _attach(**fields: object) -> bytes:
-    return _frame({"t": "attach", "cols": 80, "rows": 24, **fields})
+    return _frame({"t": "request", "id": 1, "command": "attach",
+                   "args": {"cols": 80, "rows": 24, **fields}})
 
 
 @pytest.mark.parametrize("mux", ["passed"], indirect=True)
@@ -179,8 +180,9 @@ def test_fd_passing_is_checked_and_leaks_nothing(mux: Mux) -> None:
     sock = _hello(mux)
     _send_with_fds(sock, _attach(target="victim", terminal=True), [write_end])
     replies = _replies(sock, until=p.Output)
-    attached = [m for m in replies if isinstance(m, p.Attached)]
-    assert attached and attached[0].terminal is False
+    attached = [p.parse_result("attach", m.result) for m in replies if isinstance(m, p.Reply)]
+    assert attached and isinstance(attached[0], p.Attached)
+    assert attached[0].terminal is False
     assert b"alive" in b"".join(m.data for m in replies if isinstance(m, p.Output))
     sock.close()
 
@@ -197,12 +199,13 @@ def test_fd_passing_is_checked_and_leaks_nothing(mux: Mux) -> None:
     assert isinstance(_replies(sock)[-1], p.Error)
     sock.close()
     sock = _hello(mux)
-    _send_with_fds(sock, _frame({"t": "list"}), [write_end] * 8)
+    listing = _frame({"t": "request", "id": 2, "command": "ls", "args": {}})
+    _send_with_fds(sock, listing, [write_end] * 8)
     last = _replies(sock)[-1]
     assert isinstance(last, p.Error) and "too many file descriptors" in last.message
     sock.close()
     sock = _hello(mux)
-    _send_with_fds(sock, _frame({"t": "list"}), [write_end])
+    _send_with_fds(sock, listing, [write_end])
     last = _replies(sock)[-1]
     assert isinstance(last, p.Error) and "takes none" in last.message
     sock.close()

@@ -15,28 +15,37 @@ from ptymux.keys import DetachMatcher
 
 # --- protocol -----------------------------------------------------------------------------
 
-SAMPLES: list[p.Message] = [
-    p.Hello(version=p.VERSION, pid=42),
+ARGS: list[p.Message] = [  # one arguments record per command
     p.NewSession(argv=["sh", "-c", "x"], cwd="/", env={"A": "b"}, cols=80, rows=24,
                  name="n", history=10, detached=True, terminal=True, detach_keys=b"\x01d"),
     p.Attach(cols=1, rows=1, target=None, terminal=True, detach_keys=b"\x10\x11"),
-    p.Input(data=b"\x00\xff"),
-    p.Written(size=12345),
-    p.Resize(cols=p.MAX_COLS, rows=p.MAX_ROWS),
-    p.Detach(),
     p.ListSessions(),
     p.KillSession(target="x"),
     p.KillServer(),
     p.Capture(target="t", start=-5, end=3, escapes=True, join=True),
-    p.Ok(),
-    p.Error(message="bad"),
+]
+RESULTS: list[p.Message] = [  # one result record per command
     p.Created(id=3, name="x", terminal=True),
     p.Attached(id=3, name="x"),
+    p.SessionList(sessions=[p.SessionInfo(0, "a", "sh", 80, 24, 1.5, 1, 99)]),
+    p.Ok(),
+    p.Ok(),
+    p.CaptureResult(text="x\n"),
+]
+SAMPLES: list[p.Message] = [
+    p.Hello(version=p.VERSION, pid=42, versions=[3], software="ptymux 9", commands=["ls"]),
+    *(p.request(i, args) for i, args in enumerate(ARGS)),
+    *(p.reply(i, result) for i, result in enumerate(RESULTS)),
+    p.Chunk(id=7, data="part"),
+    p.Error(message="bad", id=7, code="no-session"),
+    p.Error(message="bye"),
+    p.Input(data=b"\x00\xff"),
+    p.Written(size=12345),
+    p.Resize(cols=p.MAX_COLS, rows=p.MAX_ROWS),
+    p.Detach(),
     p.Output(data=b"hello"),
     p.Exited(id=1, name="y", status=None, signal=9),
     p.Detached(id=1, name="y"),
-    p.SessionList(sessions=[p.SessionInfo(0, "a", "sh", 80, 24, 1.5, 1, 99)]),
-    p.CaptureResult(text="x\n"),
 ]
 
 
@@ -48,8 +57,22 @@ def test_every_message_round_trips(msg: p.Message) -> None:
     assert got == msg
 
 
-def test_the_samples_cover_every_kind() -> None:
+def test_the_samples_cover_every_kind_and_command() -> None:
     assert {p.kind_of(m) for m in SAMPLES} == set(p.KINDS)
+    assert [p.command_of(a) for a in ARGS] == list(p.COMMANDS)
+
+
+@pytest.mark.parametrize(("args", "result"), list(zip(ARGS, RESULTS, strict=True)),
+                         ids=list(p.COMMANDS))
+def test_arguments_and_results_round_trip(args: p.Message, result: p.Message) -> None:
+    command = p.command_of(args)
+    (req,) = p.FrameDecoder().messages(p.encode(args, rid=5))
+    assert isinstance(req, p.Request) and req.id == 5 and req.command == command
+    assert p.parse_args(command, req.args) == args
+    (rep,) = p.FrameDecoder().messages(p.encode(p.reply(5, result)))
+    assert isinstance(rep, p.Reply)
+    got = p.parse_result(command, rep.result)
+    assert type(got) is type(result) and got == result
 
 
 def test_frames_split_anywhere_reassemble() -> None:
@@ -75,12 +98,14 @@ def test_oversized_frame_is_refused_from_its_header() -> None:
         {"t": "resize", "cols": 5},
         {"t": "resize", "cols": 5, "rows": 5, "extra": 1},
         {"t": "written", "size": -1},
-        {"t": "attach", "cols": 1, "rows": 1, "terminal": 1},
-        {"t": "attach", "cols": 1, "rows": 1, "detach_keys": b"x" * 17},
         {"t": "input", "data": "text, not bytes"},
-        {"t": "new", "argv": ["sh"], "cwd": "/", "env": {"A": 1}, "cols": 1, "rows": 1},
         {"t": 5},
-        {"t": "sessions", "sessions": [{"id": -1}]},
+        {"t": "request", "id": -1, "command": "ls", "args": {}},
+        {"t": "request", "id": 1, "command": "x" * 65, "args": {}},
+        {"t": "request", "id": 1, "command": "ls", "args": []},
+        {"t": "reply", "id": 1},
+        {"t": "error", "message": "x", "code": 3},
+        {"t": "hello", "version": 3, "versions": [True]},
     ],
 )
 def test_invalid_fields_are_refused(raw: dict[str, object]) -> None:
@@ -88,6 +113,26 @@ def test_invalid_fields_are_refused(raw: dict[str, object]) -> None:
 
     with pytest.raises(p.ProtocolError):
         p.decode(msgpack.packb(raw, use_bin_type=True))
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("attach", {"cols": 1, "rows": 1, "terminal": 1}),
+        ("attach", {"cols": 1, "rows": 1, "detach_keys": b"x" * 17}),
+        ("new", {"argv": ["sh"], "cwd": "/", "env": {"A": 1}, "cols": 1, "rows": 1}),
+        ("kill-session", {}),
+        ("ls", {"extra": 1}),
+    ],
+)
+def test_invalid_arguments_are_refused(command: str, args: dict[str, object]) -> None:
+    with pytest.raises(p.ProtocolError):
+        p.parse_args(command, args)
+
+
+def test_invalid_results_are_refused() -> None:
+    with pytest.raises(p.ProtocolError):
+        p.parse_result("ls", {"sessions": [{"id": -1}]})
 
 
 @given(st.binary(max_size=300))

@@ -46,6 +46,9 @@ class Connection:
         self.decoder = p.FrameDecoder()
         self._inbox: list[p.Message] = []
         self.server_pid = 0
+        self.server_software = ""
+        self.server_commands: frozenset[str] | None = None  # None: not greeted yet
+        self._next_id = 1
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -113,13 +116,43 @@ class Connection:
         msgs, self._inbox = self._inbox, []
         return msgs
 
-    def request(self, msg: p.Message, fds: tuple[int, ...] = ()) -> p.Message:
-        """Send ``msg``; return the reply, turning an error frame into ClientError."""
-        self.send(msg, fds)
-        reply = self.receive()
-        if isinstance(reply, p.Error):
-            raise ClientError(reply.message)
-        return reply
+    def request(self, args: p.Message, fds: tuple[int, ...] = ()) -> p.Message:
+        """Run the command whose arguments ``args`` are (a ``p.Capture`` …); return its
+        result record (a streamed reply put together), turning an error into ClientError.
+
+        Frames of the attached session's stream that arrive meanwhile (output, …) stay in
+        the inbox, in order, for whoever reads it next."""
+        command = p.command_of(args)
+        if self.server_commands is not None and command not in self.server_commands:
+            raise ClientError(
+                f"the server ({self.server_software or 'an older ptymux'}) does not know the"
+                f" command '{command}'; it runs the version it was started with (upgrading"
+                " it means 'ptymux kill-server', which ends every session)"
+            )
+        rid = self._next_id
+        self._next_id += 1
+        self.send(p.request(rid, args), fds)
+        others: list[p.Message] = []
+        chunks: list[str] = []
+        try:
+            while True:
+                msg = self.receive()
+                if isinstance(msg, p.Error) and msg.id in (rid, None):
+                    raise ClientError(msg.message, p.EXIT_STATUS.get(msg.code, 1))
+                if isinstance(msg, p.Chunk) and msg.id == rid:
+                    chunks.append(msg.data)
+                elif isinstance(msg, p.Reply) and msg.id == rid:
+                    break
+                else:
+                    others.append(msg)
+        finally:
+            self._inbox[:0] = others
+        try:
+            if chunks:
+                msg = msg._replace(result={**msg.result, "text": "".join(chunks)})
+            return p.parse_result(command, msg.result)
+        except p.ProtocolError as e:
+            raise ClientError(f"bad reply from the server: {e}") from None
 
     def close(self) -> None:
         self.sock.close()
@@ -177,14 +210,19 @@ def _check_peer(sock: socket.socket, path: str) -> None:
 
 
 def _greet(sock: socket.socket) -> Connection:
+    from ptymux import __version__
+
     conn = Connection(sock)
-    conn.send(p.Hello(version=p.VERSION, pid=os.getpid()))
+    conn.send(p.Hello(version=p.VERSION, pid=os.getpid(), versions=list(p.VERSIONS),
+                      software=f"ptymux {__version__}"))
     reply = conn.receive()
     if isinstance(reply, p.Error):
         raise ClientError(reply.message)
-    if not isinstance(reply, p.Hello):
+    if not isinstance(reply, p.Hello) or reply.version not in p.VERSIONS:
         raise ClientError("the server answered the greeting with something else")
     conn.server_pid = reply.pid
+    conn.server_software = reply.software
+    conn.server_commands = frozenset(reply.commands or ())
     return conn
 
 

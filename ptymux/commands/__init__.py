@@ -29,6 +29,9 @@ TABLE: tuple[Command, ...] = (
     help.ENTRY,
 )
 
+# What the server answers (its hello lists these names to the client).
+SERVED = {entry.name: entry.serve for entry in TABLE if entry.serve is not None}
+
 _BY_NAME = {name: entry for entry in TABLE for name in (entry.name, *entry.aliases)}
 
 
@@ -45,4 +48,4 @@ def nearest(name: str) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-__all__ = ["TABLE", "Arg", "Command", "lookup", "nearest"]
+__all__ = ["SERVED", "TABLE", "Arg", "Command", "lookup", "nearest"]

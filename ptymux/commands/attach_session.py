@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ptymux.paths import ServerPaths
+    from ptymux.server.connection import Connection
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
@@ -30,6 +31,17 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     )
 
 
+def serve(conn: Connection, rid: int, args: p.Attach) -> None:
+    """Attach (or switch) this connection to the session, with a full redraw."""
+    session = conn.find(rid, args.target)
+    if session is None:
+        conn.drop_fd(args.terminal)
+        return
+    conn.take_terminal(args.terminal, args.detach_keys)
+    conn.reply(rid, p.Attached(id=session.id, name=session.name,
+                               terminal=conn.terminal is not None))
+    conn.attach(session, args.cols, args.rows)
+
 ENTRY = Command(
     name="attach",
     aliases=("attach-session", "a", "at"),
@@ -39,4 +51,5 @@ ENTRY = Command(
         Arg(("--detach-keys",), "detach_keys", KEYS_HELP, metavar="SPEC"),
     ),
     run=run,
+    serve=serve,
 )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ptymux.paths import ServerPaths
+    from ptymux.server.connection import Connection
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
@@ -33,6 +34,15 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     return 0
 
 
+def serve(conn: Connection, rid: int, args: p.Capture) -> None:
+    """The rows, streamed: a capture of the whole history may be far larger than a frame."""
+    session = conn.find(rid, args.target)
+    if session is None:
+        return
+    lines = session.screen().capture(args.start, args.end, args.escapes, args.join)
+    conn.stream(rid, "".join(line + "\n" for line in lines))
+    conn.reply(rid, p.CaptureResult(text=""))
+
 ENTRY = Command(
     name="capture",
     aliases=("capture-pane",),
@@ -45,4 +55,5 @@ ENTRY = Command(
         Arg(("-E",), "end", "last line", kind="int", metavar="N"),
     ),
     run=run,
+    serve=serve,
 )

@@ -1,9 +1,12 @@
 """What one command is: its names, arguments, help, and the code that runs it.
 
 Like tmux's ``cmd_entry`` in each ``cmd-*.c``: a command is one unit (a module of
-``ptymux.commands``) holding one ``Command``. The argument parser, ``ptymux help``, the usage
-table in docs/usage.md (a test keeps it in step) and, later, shell completions and the man
-page are all generated from these entries, never written twice.
+``ptymux.commands``) holding one ``Command``, with both halves of it: ``run`` in the client
+(parse, send the request, print) and ``serve`` in the server (answer the request, whose
+arguments record and result record are declared in ``ptymux.protocol.COMMANDS``). The
+argument parser, ``ptymux help``, the server's list of commands, the usage table in
+docs/usage.md (a test keeps it in step) and, later, shell completions and the man page are
+all generated from these entries, never written twice.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
-    from typing import NamedTuple
+    from typing import Any, NamedTuple
 
     from ptymux.paths import ServerPaths
+    from ptymux.server.connection import Connection
 
     Run = Callable[[argparse.Namespace, ServerPaths], int]
+    Serve = Callable[[Connection, int, Any], None]
 else:
     from ptymux.records import NamedTuple
 
@@ -43,7 +48,8 @@ class Command(NamedTuple):
     aliases: tuple[str, ...]
     help: str
     args: tuple[Arg, ...]
-    run: Run
+    run: Run  # in the client: argv parsed -> exit status
+    serve: Serve | None = None  # in the server: (connection, request id, arguments record)
     needs_server: bool = True  # False: runs without a server (help)
 
     def usage(self) -> str:

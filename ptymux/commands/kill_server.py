@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ptymux.paths import ServerPaths
+    from ptymux.server.connection import Connection
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
@@ -28,10 +29,15 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     return 0
 
 
+def serve(conn: Connection, rid: int, args: p.KillServer) -> None:
+    conn.reply(rid, p.Ok())
+    conn.server.shutdown()
+
 ENTRY = Command(
     name="kill-server",
     aliases=(),
     help="end every session and the server",
     args=(),
     run=run,
+    serve=serve,
 )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ptymux.paths import ServerPaths
+    from ptymux.server.connection import Connection
 
 
 def format_session(s: p.SessionInfo) -> str:
@@ -43,10 +44,14 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     return 0
 
 
+def serve(conn: Connection, rid: int, args: p.ListSessions) -> None:
+    conn.reply(rid, p.SessionList(sessions=[s.info() for s in conn.server.registry]))
+
 ENTRY = Command(
     name="ls",
     aliases=("list-sessions",),
     help="list sessions",
     args=(),
     run=run,
+    serve=serve,
 )

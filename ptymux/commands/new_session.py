@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import argparse
 
     from ptymux.paths import ServerPaths
+    from ptymux.server.connection import Connection
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
@@ -74,6 +75,26 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
 
 KEYS_HELP = "detach keys, docker's syntax (default from config, else 'ctrl-p,ctrl-q')"
 
+def serve(conn: Connection, rid: int, args: p.NewSession) -> None:
+    """Create the session; unless ``detached``, attach this connection to it (taking the
+    terminal that came with the request, if any)."""
+    from ptymux.server.registry import TargetError
+
+    try:
+        session = conn.server.new_session(args)
+    except TargetError as e:
+        conn.drop_fd(args.terminal)
+        conn.error(rid, str(e), e.code)
+        return
+    if args.detached:
+        conn.drop_fd(args.terminal)
+        conn.reply(rid, p.Created(id=session.id, name=session.name))
+        return
+    conn.take_terminal(args.terminal, args.detach_keys)
+    conn.reply(rid, p.Created(id=session.id, name=session.name,
+                              terminal=conn.terminal is not None))
+    conn.attach(session, args.cols, args.rows)
+
 ENTRY = Command(
     name="new",
     aliases=("new-session",),
@@ -91,4 +112,5 @@ ENTRY = Command(
         Arg(("command",), "command", "program and arguments", kind="rest", metavar="CMD"),
     ),
     run=run,
+    serve=serve,
 )

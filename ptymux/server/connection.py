@@ -20,7 +20,11 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from ptymux import __version__
 from ptymux import protocol as p
+from ptymux.commands import SERVED
+from ptymux.printable import printable
+from ptymux.server.registry import TargetError
 from ptymux.server.session import Session
 from ptymux.server.terminal import PassedTerminal
 from ptymux.server.writer import FdWriter
@@ -95,7 +99,8 @@ class Connection:
         if uid != self.server.uid:
             log.warning("refused a connection from uid %s", uid)
             self.fail(
-                f"access denied: this server belongs to uid {self.server.uid}, you are uid {uid}"
+                f"access denied: this server belongs to uid {self.server.uid}, you are uid {uid}",
+                code="denied",
             )
             return
         self.server.connections.add(self)
@@ -204,7 +209,8 @@ class Connection:
             self.fail(f"protocol error: {e}")
         except Exception as e:  # a bug of ours: lose this connection, not the server
             log.exception("error serving a client")
-            self.fail(f"internal error: {type(e).__name__}: {e}; see the server log")
+            self.fail(f"internal error: {type(e).__name__}: {e}; see the server log",
+                      code="internal")
 
     def _set_paused(self, paused: bool) -> None:
         self._paused = paused
@@ -261,7 +267,7 @@ class Connection:
 
     # --- the passed terminal --------------------------------------------------------------
 
-    def _claim_fd(self, wanted: bool) -> int | None:
+    def claim_fd(self, wanted: bool) -> int | None:
         """The fd that came with a request that says it passes the terminal."""
         if not wanted:
             return None
@@ -269,16 +275,16 @@ class Connection:
             raise p.ProtocolError("'terminal' is set but no file descriptor came with it")
         return self._fds.pop(0)
 
-    def _drop_fd(self, wanted: bool) -> None:
+    def drop_fd(self, wanted: bool) -> None:
         """A request that failed: close the fd that came with it."""
-        fd = self._claim_fd(wanted)
+        fd = self.claim_fd(wanted)
         if fd is not None:
             os.close(fd)
 
-    def _take_terminal(self, wanted: bool, detach_keys: bytes) -> None:
+    def take_terminal(self, wanted: bool, detach_keys: bytes) -> None:
         """Use the terminal passed with this request (if any, and if it is one)."""
         self._release_terminal()
-        fd = self._claim_fd(wanted)
+        fd = self.claim_fd(wanted)
         if fd is None:
             return
         if not os.isatty(fd):
@@ -309,12 +315,12 @@ class Connection:
 
     # --- closing --------------------------------------------------------------------------
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str, code: str = "protocol") -> None:
         """Send one error frame and close once it is out: the reply to what we cannot serve."""
         if self.closed or self._closing:
             return
         self._frames.clear()
-        self.send(p.Error(message))
+        self.send(p.Error(message, code=code))
         self._leave_session()
         self._release_terminal()
         self._closing = True
@@ -358,20 +364,10 @@ class Connection:
 
     def handle(self, msg: p.Message) -> None:
         if not self.greeted:
-            if not isinstance(msg, p.Hello):
-                self.fail("protocol error: the first frame must be 'hello'")
-                return
-            if msg.version != p.VERSION:
-                self.fail(
-                    f"protocol version {msg.version} is not supported by this server"
-                    f" (version {p.VERSION}); run 'ptymux kill-server' after upgrading"
-                )
-                return
-            self.greeted = True
-            if self._hello_timer is not None:
-                self._hello_timer.cancel()
-                self._hello_timer = None
-            self.send(p.Hello(version=p.VERSION, pid=self.server.pid))
+            self._greet(msg)
+            return
+        if isinstance(msg, p.Request):
+            self._run(msg)
             return
         handler = getattr(self, "on_" + type(msg).__name__, None)
         if handler is None:
@@ -379,36 +375,63 @@ class Connection:
             return
         handler(msg)
 
-    def on_NewSession(self, msg: p.NewSession) -> None:
-        error, session = self.server.new_session(msg)
-        if session is None:
-            self._drop_fd(msg.terminal)
-            self.send(p.Error(error))
+    def _greet(self, msg: p.Message) -> None:
+        """The handshake: the highest protocol version both speak, and our commands."""
+        if not isinstance(msg, p.Hello):
+            self.fail("protocol error: the first frame must be 'hello'")
             return
-        if msg.detached:
-            self._drop_fd(msg.terminal)
-            self.send(p.Created(id=session.id, name=session.name))
+        offered = set(msg.versions or [msg.version])
+        shared = offered & set(p.VERSIONS)
+        if not shared:
+            ours = ", ".join(map(str, p.VERSIONS))
+            self.fail(
+                f"protocol version {msg.version} is not supported by this server (it speaks"
+                f" {ours}, ptymux {__version__}); run 'ptymux kill-server' after upgrading",
+                code="version",
+            )
             return
-        self._take_terminal(msg.terminal, msg.detach_keys)
-        self.send(p.Created(id=session.id, name=session.name, terminal=self.terminal is not None))
-        self._attach(session, msg.cols, msg.rows)
+        self.greeted = True
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+            self._hello_timer = None
+        self.send(p.Hello(version=max(shared), pid=self.server.pid, versions=list(p.VERSIONS),
+                          software=f"ptymux {__version__}", commands=sorted(SERVED)))
 
-    def on_Attach(self, msg: p.Attach) -> None:
-        error, session = self.server.find(msg.target)
-        if session is None:
-            self._drop_fd(msg.terminal)
-            self.send(p.Error(error))
+    def _run(self, req: p.Request) -> None:
+        """A command: its entry in the table serves it (ptymux/commands/)."""
+        serve = SERVED.get(req.command)
+        if serve is None:
+            self.error(req.id, f"unknown command '{printable(req.command)}'", "unknown-command")
             return
-        self._take_terminal(msg.terminal, msg.detach_keys)
-        self.send(p.Attached(id=session.id, name=session.name, terminal=self.terminal is not None))
-        self._attach(session, msg.cols, msg.rows)
+        serve(self, req.id, p.parse_args(req.command, req.args))
 
-    def _attach(self, session: Session, cols: int, rows: int) -> None:
+    def reply(self, rid: int, result: p.Message) -> None:
+        self.send(p.reply(rid, result))
+
+    def error(self, rid: int, message: str, code: str = "failed") -> None:
+        self.send(p.Error(message, id=rid, code=code))
+
+    def stream(self, rid: int, text: str) -> None:
+        """Part of a long reply, in chunks that each fit a frame."""
+        for start in range(0, len(text), p.MAX_CHUNK):
+            self.send(p.Chunk(id=rid, data=text[start : start + p.MAX_CHUNK]))
+
+    def find(self, rid: int, target: str | None) -> Session | None:
+        """The session ``target`` names, or None once the error has been sent."""
+        try:
+            return self.server.registry.find(target)
+        except TargetError as e:
+            self.error(rid, str(e), e.code)
+            return None
+
+    def attach(self, session: Session, cols: int, rows: int) -> None:
         self._leave_session()  # switching sessions inside one connection
         self.session = session
         session.attach(self, cols, rows)
         if self._paused:
             session.client_paused(self, True)
+
+    # --- the attached session's stream ------------------------------------------------
 
     def on_Input(self, msg: p.Input) -> None:
         if self.session is not None:
@@ -436,30 +459,3 @@ class Connection:
         self._leave_session()
         self._hand_back(session.screen().leave())
         self.send(p.Detached(id=session.id, name=session.name))
-
-    def on_ListSessions(self, msg: p.ListSessions) -> None:
-        self.send(p.SessionList(sessions=[s.info() for s in self.server.registry]))
-
-    def on_KillSession(self, msg: p.KillSession) -> None:
-        error, session = self.server.find(msg.target)
-        if session is None:
-            self.send(p.Error(error))
-            return
-        self.server.kill_session(session)
-        self.send(p.Ok())
-
-    def on_KillServer(self, msg: p.KillServer) -> None:
-        self.send(p.Ok())
-        self.server.shutdown()
-
-    def on_Capture(self, msg: p.Capture) -> None:
-        error, session = self.server.find(msg.target)
-        if session is None:
-            self.send(p.Error(error))
-            return
-        lines = session.screen().capture(msg.start, msg.end, msg.escapes, msg.join)
-        try:
-            self.send(p.CaptureResult(text="".join(line + "\n" for line in lines)))
-        except p.ProtocolError:  # encode refuses a frame over MAX_FRAME before sending it
-            self.send(p.Error(f"capture of {len(lines)} lines is too large for one reply;"
-                              " select fewer lines with -S and -E"))

@@ -10,7 +10,12 @@ from ptymux.server.session import Session
 
 
 class TargetError(Exception):
-    """No session (or more than one) matches a target; the message is for the user."""
+    """No session (or more than one) matches a target, or a name is not allowed; the message
+    is for the user, ``code`` for scripts (protocol.ERROR_CODES)."""
+
+    def __init__(self, message: str, code: str = "no-session") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Registry:
@@ -32,16 +37,16 @@ class Registry:
 
     def check_name(self, name: str) -> None:
         if len(name) > MAX_NAME:
-            raise TargetError(f"bad session name: longer than {MAX_NAME} characters")
+            raise TargetError(f"bad session name: longer than {MAX_NAME} characters", "usage")
         if not name or not name.isprintable() or any(c in name for c in " \t:."):
             raise TargetError(
                 f"bad session name '{printable(name)}': use printable characters without"
-                " spaces, ':' or '.'"
+                " spaces, ':' or '.'", "usage"
             )
         if _is_id(name) or (name.startswith("$") and _is_id(name[1:])):
-            raise TargetError(f"bad session name '{name}': it would read as a session id")
+            raise TargetError(f"bad session name '{name}': it would read as a session id", "usage")
         if any(s.name == name for s in self._sessions.values()):
-            raise TargetError(f"duplicate session: {name}")
+            raise TargetError(f"duplicate session: {name}", "exists")
 
     def add(self, session: Session) -> None:
         self._sessions[session.id] = session
@@ -76,7 +81,7 @@ class Registry:
             if len(found) > 1:
                 names = ", ".join(sorted(s.name for s in found)[:10])
                 more = f" and {len(found) - 10} more" if len(found) > 10 else ""
-                raise TargetError(f"ambiguous target '{target}': {names}{more}")
+                raise TargetError(f"ambiguous target '{target}': {names}{more}", "ambiguous")
         raise TargetError(f"can't find session: {target}")
 
 

@@ -233,25 +233,17 @@ class Server:
 
     # --- requests -----------------------------------------------------------------------
 
-    def find(self, target: str | None) -> tuple[str, Session | None]:
-        try:
-            return "", self.registry.find(target)
-        except TargetError as e:
-            return str(e), None
-
-    def new_session(self, msg: p.NewSession) -> tuple[str, Session | None]:
+    def new_session(self, msg: p.NewSession) -> Session:
+        """Create a session; TargetError (with its code) says why not."""
         if self._shutting_down:
-            return "server is shutting down", None
+            raise TargetError("server is shutting down", "failed")
         session_id = self.registry.next_id
         name = msg.name if msg.name is not None else str(session_id)
-        try:
-            if msg.name is not None:
-                self.registry.check_name(name)
-        except TargetError as e:
-            return str(e), None
+        if msg.name is not None:
+            self.registry.check_name(name)
         bad = _bad_command(msg)
         if bad:
-            return bad, None
+            raise TargetError(bad, "usage")
         env = dict(msg.env)
         for stale in ("COLUMNS", "LINES"):
             env.pop(stale, None)
@@ -264,13 +256,13 @@ class Server:
                 msg.emulator,
             )
         except SpawnError as e:
-            return str(e), None
+            raise TargetError(str(e), "failed") from None
         except OSError as e:
-            return f"can't create session: {e.strerror or e}", None
+            raise TargetError(f"can't create session: {e.strerror or e}", "failed") from None
         self.registry.add(session)
         log.info("session %s (%s) started: %r pid %s model %s", session_id, printable(name), argv,
                  session.process.pid, session.model_name)
-        return "", session
+        return session
 
 
 def _bad_command(msg: p.NewSession) -> str:
