@@ -59,11 +59,15 @@ def _add_arg(cmd: argparse.ArgumentParser, arg: Arg) -> None:
     if arg.kind == "rest":
         cmd.add_argument(arg.dest, nargs=argparse.REMAINDER, metavar=arg.metavar, **kw)
         return
-    if arg.kind == "optional":
-        cmd.add_argument(arg.dest, nargs="?", metavar=arg.metavar, **kw)
+    if arg.kind in ("optional", "positional", "words"):
+        nargs = {"optional": "?", "positional": None, "words": "+"}[arg.kind]
+        cmd.add_argument(arg.dest, nargs=nargs, metavar=arg.metavar, **kw)
         return
     if arg.kind == "flag":
         kw["action"] = "store_true"
+    elif arg.kind == "many":
+        kw["action"] = "append"
+        kw["metavar"] = arg.metavar
     else:
         kw["metavar"] = arg.metavar
         kw["required"] = arg.required

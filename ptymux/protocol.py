@@ -40,6 +40,7 @@ MAX_NAME = 100  # characters in a session name: 'ls' lines stay readable
 MAX_TARGET = 256  # characters in a -t target (a glob may be longer than the names it matches)
 MAX_PATH = 4096  # a working directory (PATH_MAX)
 MAX_COMMAND = 64  # characters in a command name or an error code
+MAX_KEY_WORDS = 10_000  # words in one send-keys (the frame's 1 MiB bounds their text)
 EMULATORS = ("vt", "ghostty", "pyte")  # the session models (ptymux.term)
 _HEADER = struct.Struct(">I")
 
@@ -100,6 +101,7 @@ class NewSession(NamedTuple):
     terminal: bool = False  # the client's terminal fd rides with this frame (SCM_RIGHTS)
     detach_keys: bytes = b""  # what the server watches for when it reads that terminal
     emulator: str | None = None  # the session's model: one of EMULATORS (None: vt)
+    log: str | None = None  # a file the server appends all the program's output to
 
 
 class Attach(NamedTuple):
@@ -158,6 +160,29 @@ class Capture(NamedTuple):
     end: int | None = None
     escapes: bool = False
     join: bool = False
+
+
+class HasSession(NamedTuple):
+    """Is there a session ``target`` names? (answered with Ok, or error no-session)"""
+
+    target: str
+
+
+class RenameSession(NamedTuple):
+    """Give a session a new name."""
+
+    target: str
+    name: str
+
+
+class SendKeys(NamedTuple):
+    """Type into a session: tmux key names and text (``literal``: all text; ``hex``: each
+    word one byte in hex), encoded by the server for the program's key modes."""
+
+    target: str | None
+    keys: list[str]
+    literal: bool = False
+    hex: bool = False
 
 
 # server -> client
@@ -242,6 +267,8 @@ class SessionInfo(NamedTuple):
     created: float
     attached: int
     pid: int
+    current_command: str = ""  # the pty's foreground process (tmux's pane_current_command)
+    current_path: str = ""  # its working directory (pane_current_path)
 
 
 class SessionList(NamedTuple):
@@ -259,7 +286,8 @@ class CaptureResult(NamedTuple):
 Message: TypeAlias = (
     Hello | Request | Reply | Chunk | NewSession | Attach | Input | Written | Resize | Detach
     | ListSessions | KillSession | KillServer | Capture | Ok | Error | Created | Attached
-    | Output | Exited | Detached | SessionList | CaptureResult
+    | Output | Exited | Detached | SessionList | CaptureResult | HasSession | RenameSession
+    | SendKeys
 )
 
 
@@ -366,6 +394,12 @@ _ROWS = _int(1, MAX_ROWS)
 _TARGET = _text(MAX_TARGET)
 
 
+def _key_words(v: Any) -> list[str]:
+    if type(v) is not list or len(v) > MAX_KEY_WORDS:
+        raise ProtocolError(f"expected a list of at most {MAX_KEY_WORDS} strings")
+    return [_str(x) for x in v]
+
+
 def _command_list(v: Any) -> list[str]:
     if type(v) is not list or len(v) > 1000:
         raise ProtocolError("expected a list of at most 1000 command names")
@@ -373,6 +407,8 @@ def _command_list(v: Any) -> list[str]:
 
 
 def _session_info(v: Any) -> SessionInfo:
+    if type(v) is dict:  # fields a newer server adds are left out
+        v = {k: x for k, x in v.items() if k in _SESSION_INFO_FIELDS}
     info: SessionInfo = _build(SessionInfo, _SESSION_INFO_FIELDS, v)
     return info
 
@@ -392,6 +428,8 @@ _SESSION_INFO_FIELDS: dict[str, Check] = {
     "created": _float,
     "attached": _int(0, 2**31),
     "pid": _ANY_INT,
+    "current_command": _text(MAX_PATH),
+    "current_path": _text(MAX_PATH),
 }
 
 _FIELDS: dict[type[Message], dict[str, Check]] = {
@@ -417,6 +455,7 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "terminal": _bool,
         "detach_keys": _detach_keys,
         "emulator": _optional(_one_of(EMULATORS)),
+        "log": _optional(_text(MAX_PATH)),
     },
     Attach: {
         "cols": _COLS,
@@ -432,6 +471,10 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     ListSessions: {},
     KillSession: {"target": _TARGET},
     KillServer: {},
+    HasSession: {"target": _TARGET},
+    RenameSession: {"target": _TARGET, "name": _TARGET},
+    SendKeys: {"target": _optional(_TARGET), "keys": _key_words, "literal": _bool,
+               "hex": _bool},
     Capture: {
         "target": _optional(_TARGET),
         "start": _optional(_ANY_INT),
@@ -482,6 +525,9 @@ COMMANDS: dict[str, tuple[type[Message], type[Message]]] = {
     "kill-session": (KillSession, Ok),
     "kill-server": (KillServer, Ok),
     "capture": (Capture, CaptureResult),
+    "has-session": (HasSession, Ok),
+    "rename-session": (RenameSession, Ok),
+    "send-keys": (SendKeys, Ok),
 }
 _COMMAND_OF: dict[type, str] = {args: name for name, (args, _result) in COMMANDS.items()}
 
@@ -499,15 +545,22 @@ def parse_args(command: str, raw: dict[str, Any]) -> Message:
 
 
 def parse_result(command: str, raw: dict[str, Any]) -> Message:
-    """A reply's result as its command's record; ProtocolError if it does not fit."""
+    """A reply's result as its command's record; ProtocolError if it does not fit. Fields
+    this client does not know are left out (a newer server may add some), and fields an
+    older server does not send take their defaults."""
     cls = COMMANDS[command][1]
-    msg: Message = _build(cls, _FIELDS[cls], raw)
+    fields = _FIELDS[cls]
+    msg: Message = _build(cls, fields, {k: v for k, v in raw.items() if k in fields})
     return msg
 
 
 def request(rid: int, args: Message) -> Request:
-    """The request frame for command arguments ``args``."""
-    return Request(id=rid, command=command_of(args), args=_fields(args))
+    """The request frame for command arguments ``args``. Arguments at their default are
+    left out: a server that predates an argument still serves requests that do not use it
+    (it refuses an argument it does not know)."""
+    defaults = type(args)._field_defaults
+    given = {k: v for k, v in _fields(args).items() if k not in defaults or v != defaults[k]}
+    return Request(id=rid, command=command_of(args), args=given)
 
 
 def reply(rid: int, result: Message) -> Reply:

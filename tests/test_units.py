@@ -23,6 +23,9 @@ ARGS: list[p.Message] = [  # one arguments record per command
     p.KillSession(target="x"),
     p.KillServer(),
     p.Capture(target="t", start=-5, end=3, escapes=True, join=True),
+    p.HasSession(target="x"),
+    p.RenameSession(target="x", name="y"),
+    p.SendKeys(target=None, keys=["C-c", "Enter"], literal=False, hex=True),
 ]
 RESULTS: list[p.Message] = [  # one result record per command
     p.Created(id=3, name="x", terminal=True),
@@ -31,6 +34,9 @@ RESULTS: list[p.Message] = [  # one result record per command
     p.Ok(),
     p.Ok(),
     p.CaptureResult(text="x\n"),
+    p.Ok(),
+    p.Ok(),
+    p.Ok(),
 ]
 SAMPLES: list[p.Message] = [
     p.Hello(version=p.VERSION, pid=42, versions=[3], software="ptymux 9", commands=["ls"]),
@@ -128,6 +134,15 @@ def test_invalid_fields_are_refused(raw: dict[str, object]) -> None:
 def test_invalid_arguments_are_refused(command: str, args: dict[str, object]) -> None:
     with pytest.raises(p.ProtocolError):
         p.parse_args(command, args)
+
+
+def test_results_from_newer_or_older_servers_are_read() -> None:
+    """Fields a newer server adds are left out; fields an older one lacks take defaults."""
+    info = {"id": 0, "name": "a", "command": "sh", "cols": 80, "rows": 24, "created": 1.0,
+            "attached": 0, "pid": 5}
+    got = p.parse_result("ls", {"sessions": [{**info, "colour": "blue"}], "more": 1})
+    assert isinstance(got, p.SessionList)
+    assert got.sessions[0] == p.SessionInfo(0, "a", "sh", 80, 24, 1.0, 0, 5, "", "")
 
 
 def test_invalid_results_are_refused() -> None:

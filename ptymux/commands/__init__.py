@@ -11,11 +11,14 @@ from __future__ import annotations
 from ptymux.commands import (
     attach_session,
     capture_pane,
+    has_session,
     help,
     kill_server,
     kill_session,
     list_sessions,
     new_session,
+    rename_session,
+    send_keys,
 )
 from ptymux.commands.entry import Arg, Command
 
@@ -26,6 +29,9 @@ TABLE: tuple[Command, ...] = (
     kill_session.ENTRY,
     kill_server.ENTRY,
     capture_pane.ENTRY,
+    has_session.ENTRY,
+    rename_session.ENTRY,
+    send_keys.ENTRY,
     help.ENTRY,
 )
 

@@ -29,9 +29,10 @@ else:
 class Arg(NamedTuple):
     """One option or positional argument.
 
-    ``kind``: ``"str"``, ``"int"`` (a value), ``"flag"`` (present or not), ``"optional"`` (a
-    positional that may be left out), ``"rest"`` (the program and its arguments: everything
-    after it, ``--`` optional).
+    ``kind``: ``"str"``, ``"int"`` (a value), ``"flag"`` (present or not), ``"many"`` (an
+    option that may be repeated), ``"positional"`` (a required positional), ``"optional"``
+    (a positional that may be left out), ``"words"`` (one or more positionals), ``"rest"``
+    (the program and its arguments: everything after it, ``--`` optional).
     """
 
     names: tuple[str, ...]  # ("-t",) / ("-x", "--width") for options, ("command",) positional
@@ -66,7 +67,13 @@ def _usage_of(arg: Arg) -> str:
     flag = arg.names[0]
     if arg.kind == "optional":
         return f"[{arg.metavar or arg.dest.upper()}]"
+    if arg.kind == "positional":
+        return arg.metavar or arg.dest.upper()
+    if arg.kind == "words":
+        return f"{arg.metavar or arg.dest.upper()} ..."
     text = flag if arg.kind == "flag" else f"{flag} {arg.metavar or arg.dest.upper()}"
+    if arg.kind == "many":
+        return f"[{text} ...]"
     return text if arg.required else f"[{text}]"
 
 

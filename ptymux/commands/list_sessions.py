@@ -7,7 +7,7 @@ import time
 from ptymux import protocol as p
 from ptymux.client.connection import connect
 from ptymux.commands import common
-from ptymux.commands.entry import Command
+from ptymux.commands.entry import Arg, Command
 from ptymux.printable import printable
 
 TYPE_CHECKING = False  # see ptymux/records.py
@@ -25,6 +25,8 @@ def format_session(s: p.SessionInfo) -> str:
             f" (created {_ctime(s.created)})")
     if s.attached:
         line += " (attached)"
+    if s.name != str(s.id):
+        line += f" (id ${s.id})"  # a named session's id, for -t
     return line
 
 
@@ -35,12 +37,48 @@ def _ctime(when: float) -> str:
         return "?"
 
 
+def format_values(s: p.SessionInfo) -> dict[str, object]:
+    """The ``#{...}`` variables of one session, with tmux's names."""
+    return {
+        "session_id": f"${s.id}",
+        "session_name": s.name,
+        "session_attached": s.attached,
+        "session_created": int(s.created),
+        "session_width": s.cols,
+        "session_height": s.rows,
+        "session_command": s.command,
+        "pane_pid": s.pid,
+        "pane_current_command": s.current_command,
+        "pane_current_path": s.current_path,
+    }
+
+
+_NAMES = tuple(format_values(p.SessionInfo(0, "", "", 1, 1, 0.0, 0, 0)))
+
+
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    if args.format is not None:
+        from ptymux.formats import FormatError, check
+
+        try:  # a bad template is said even when there is no session to expand it for
+            check(args.format, _NAMES)
+        except FormatError as e:
+            raise common.UsageError(f"-F: {e}") from None
     reply = connect(paths).request(p.ListSessions())
     if not isinstance(reply, p.SessionList):
         raise common.unexpected()
+    if args.json:
+        import json
+
+        print(json.dumps([s._asdict() for s in reply.sessions], indent=1))
+        return 0
     for s in reply.sessions:
-        print(format_session(s))
+        if args.format is None:
+            print(format_session(s))
+        else:
+            from ptymux.formats import expand
+
+            print(printable(expand(args.format, format_values(s))))
     return 0
 
 
@@ -51,7 +89,12 @@ ENTRY = Command(
     name="ls",
     aliases=("list-sessions",),
     help="list sessions",
-    args=(),
+    args=(
+        Arg(("-F",), "format", "one line per session from FORMAT (tmux's #{session_name}…)",
+            metavar="FORMAT"),
+        Arg(("--json",), "json", "every field of every session, as one JSON array",
+            kind="flag"),
+    ),
     run=run,
     serve=serve,
 )

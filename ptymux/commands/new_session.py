@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ptymux import protocol as p
-from ptymux.client.connection import connect
+from ptymux.client.connection import ClientError, connect
 from ptymux.commands import common
 from ptymux.commands.entry import Arg, Command
 from ptymux.config import emulator
@@ -14,6 +14,7 @@ TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
     import argparse
 
+    from ptymux.client.connection import Connection as ClientConnection
     from ptymux.paths import ServerPaths
     from ptymux.server.connection import Connection
 
@@ -36,6 +37,13 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
         raise common.UsageError(f"--history must be between 0 and {p.MAX_HISTORY}")
     if args.name is not None and len(args.name) > p.MAX_NAME:
         raise common.UsageError(f"session name too long: at most {p.MAX_NAME} characters")
+    if args.attach_existing and args.name is None:
+        raise common.UsageError("-A needs -s NAME: the session to attach to if it exists")
+    extra_env = _assignments(args.setenv or [])
+    cwd = os.path.abspath(args.directory) if args.directory else os.getcwd()
+    if args.directory and not os.path.isdir(cwd):
+        raise ClientError(f"-c {args.directory}: no such directory")
+    log_file = os.path.abspath(args.log) if args.log else None
     if args.detached:
         try:
             cols, rows = os.get_terminal_size(0)
@@ -48,13 +56,14 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
         common.check_nesting(paths)
         cols, rows = common.need_terminal()
     env = dict(os.environ)
+    env.update(extra_env)
     env["TERM"] = args.term or cfg.term
     argv = list(args.command)
     if argv and argv[0] == "--":
         argv = argv[1:]
     request = p.NewSession(
         argv=argv,
-        cwd=os.getcwd(),
+        cwd=cwd,
         env=env,
         cols=cols,
         rows=rows,
@@ -62,8 +71,18 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
         history=args.history if args.history is not None else cfg.history,
         detached=args.detached,
         emulator=emulator(cfg),
+        log=log_file,
     )
     conn = connect(paths, start=True)
+    if args.attach_existing and _exists(conn, args.name):
+        if args.detached:
+            return 0  # it is there: nothing to create, nothing to attach
+        return common.attach_loop(
+            conn,
+            lambda passing: p.Attach(cols=cols, rows=rows, target=args.name,
+                                     terminal=passing, detach_keys=keys),
+            keys,
+        )
     if not args.detached:
         return common.attach_loop(
             conn, lambda passing: request._replace(terminal=passing, detach_keys=keys), keys
@@ -71,6 +90,28 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     if not isinstance(conn.request(request), p.Created):
         raise common.unexpected()
     return 0
+
+
+def _assignments(pairs: list[str]) -> dict[str, str]:
+    """``-e VAR=value`` options as a map; a word without ``=`` or with an empty name is a
+    usage error."""
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise common.UsageError(f"-e takes VAR=value, not '{pair}'")
+        env[name] = value
+    return env
+
+
+def _exists(conn: ClientConnection, name: str) -> bool:
+    try:
+        conn.request(p.HasSession(target=name))
+    except ClientError as e:
+        if e.code == 2:
+            raise
+        return False
+    return True
 
 
 KEYS_HELP = "detach keys, docker's syntax (default from config, else 'ctrl-p,ctrl-q')"
@@ -102,6 +143,12 @@ ENTRY = Command(
     args=(
         Arg(("-d",), "detached", "do not attach", kind="flag"),
         Arg(("-s",), "name", "session name (default: its id)", metavar="NAME"),
+        Arg(("-A",), "attach_existing", "attach to session NAME if it exists, else create it",
+            kind="flag"),
+        Arg(("-c",), "directory", "working directory (default: this one)", metavar="DIR"),
+        Arg(("-e",), "setenv", "set VAR=value for the program (repeatable)", kind="many",
+            metavar="VAR=value"),
+        Arg(("--log",), "log", "append all the program's output to FILE", metavar="FILE"),
         Arg(("-x",), "cols", "width of a detached session (default: this terminal's, else 80)",
             kind="int", metavar="COLS"),
         Arg(("-y",), "rows", "height of a detached session (default: this terminal's, else 24)",

@@ -35,6 +35,12 @@ class Registry:
         server lives; only a session that was created takes one (a failed ``new`` does not)."""
         return self._next_id
 
+    def rename(self, session: Session, name: str) -> None:
+        """Give ``session`` the name ``name`` (TargetError if it may not have it)."""
+        if name != session.name:
+            self.check_name(name)
+            session.name = name
+
     def check_name(self, name: str) -> None:
         if len(name) > MAX_NAME:
             raise TargetError(f"bad session name: longer than {MAX_NAME} characters", "usage")

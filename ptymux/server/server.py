@@ -249,15 +249,18 @@ class Server:
             env.pop(stale, None)
         env["PTYMUX"] = f"{self.socket_path},{self.pid},{session_id}"
         argv = msg.argv or [env.get("SHELL") or "/bin/sh"]
+        log_fd = _open_log(msg.log) if msg.log else None
         try:
             session = Session(
                 session_id, name, argv, msg.cwd, env, msg.cols, msg.rows,
                 msg.history if msg.history is not None else 2000, self._session_ended,
-                msg.emulator,
+                msg.emulator, log_fd,
             )
         except SpawnError as e:
+            _close(log_fd)
             raise TargetError(str(e), "failed") from None
         except OSError as e:
+            _close(log_fd)
             raise TargetError(f"can't create session: {e.strerror or e}", "failed") from None
         self.registry.add(session)
         log.info("session %s (%s) started: %r pid %s model %s", session_id, printable(name), argv,
@@ -280,3 +283,20 @@ def _bad_command(msg: p.NewSession) -> str:
         if "\0" in value:
             return f"bad environment variable {printable(name)[:60]}: its value contains a NUL byte"
     return ""
+
+
+def _open_log(path: str) -> int:
+    """``new --log FILE``: the file the session appends its program's output to (0600 if
+    created), opened before the program starts so that a bad path is the request's error."""
+    if not os.path.isabs(path) or "\0" in path:
+        raise TargetError(f"--log {printable(path)}: needs an absolute path", "usage")
+    try:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise TargetError(f"can't open the log {printable(path)}: {e.strerror}", "failed"
+                          ) from None
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)

@@ -61,6 +61,7 @@ class Session:
         history: int,
         on_end: Callable[[Session], None],
         emulator: str | None = None,
+        log_fd: int | None = None,
     ) -> None:
         self.id = session_id
         self.name = name
@@ -87,6 +88,7 @@ class Session:
         self._feeding: asyncio.Handle | asyncio.TimerHandle | None = None
         self._model: ScreenModel = create_model(cols, rows, history, emulator)
         self.process = PtyProcess(argv, cwd, env, cols, rows)
+        self._log_fd = log_fd  # new --log: every byte of output is appended there
         self._set_reading(True)
 
     @property
@@ -144,6 +146,8 @@ class Session:
         """Forward first, then (soon) update the model. Terminal queries are stripped from
         what clients get and answered from the model, so a program gets exactly one answer
         however many clients are attached."""
+        if self._log_fd is not None:
+            self._append_log(data)
         if self.clients:
             self._broadcast(self._queries.feed(data))
             if self._queries.pending and self._flush_timer is None:
@@ -164,6 +168,24 @@ class Session:
             self._feeding = self._loop.call_later(MODEL_DELAY, self._feed_slice)
         if len(self._backlog) >= MAX_BACKLOG:
             self._update_reading()
+
+    def _append_log(self, data: bytes) -> None:
+        """A regular file takes the write at once; one that fails (a full disk) stops the
+        log, not the session."""
+        assert self._log_fd is not None
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._log_fd, view):]
+        except OSError as e:
+            log.warning("session %s: writing its log failed (%s); no more logging", self.id,
+                        e.strerror)
+            self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
 
     def _feed_slice(self) -> None:
         """Let the model work through one slice of the backlog, then yield to the loop.
@@ -368,6 +390,7 @@ class Session:
             self._loop.remove_writer(self.process.master)
         self.process.close()
         self.process.kill()  # whatever is left of its process group
+        self._close_log()
         for client in list(self.clients):
             client.session_ended(self)
         self.clients.clear()
@@ -383,7 +406,26 @@ class Session:
             return None, -code
         return code, None
 
+    def foreground(self) -> tuple[str, str]:
+        """(command, working directory) of the pty's foreground process group: what runs
+        in the session now (a shell's job, an editor), as tmux's pane_current_command and
+        pane_current_path; ('', '') if it cannot be read."""
+        try:
+            group = os.tcgetpgrp(self.process.master)
+        except OSError:
+            group = self.process.pid
+        if group <= 0:
+            group = self.process.pid
+        try:
+            with open(f"/proc/{group}/comm") as f:
+                command = f.read().strip()
+            path = os.readlink(f"/proc/{group}/cwd")
+        except OSError:
+            return "", ""
+        return command[:4096], path[:4096]
+
     def info(self) -> SessionInfo:
+        command, path = self.foreground() if not self.ended else ("", "")
         return SessionInfo(
             id=self.id,
             name=self.name,
@@ -393,5 +435,7 @@ class Session:
             created=self.created,
             attached=len(self.clients),
             pid=self.process.pid,
+            current_command=command,
+            current_path=path,
         )
 

@@ -81,6 +81,12 @@ class ScreenModel(ABC):
         origin mode or scroll region, the cursor staying where the user sees it. Sent to a
         client as it detaches (or its session ends); other modes the client resets itself."""
 
+    def key_modes(self) -> tuple[bool, bool]:
+        """(cursor keys in application mode (DECCKM), keypad in application mode (DECKPAM)):
+        what ``send-keys`` encodes arrows and keypad keys for, as a terminal would. Models
+        that do not track them say (False, False)."""
+        return False, False
+
     def take_replies(self) -> bytes:
         """Answers to terminal queries seen since the last call, for the pty when no client
         is attached to answer them. Models that do not answer return b''."""

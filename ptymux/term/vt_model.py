@@ -27,6 +27,9 @@ class VtModel(ScreenModel):
         except Exception:
             self.term.errors += 1
 
+    def key_modes(self) -> tuple[bool, bool]:
+        return 1 in self.term.flags, self.term.keypad
+
     def _may_skip(self) -> bool:
         t = self.term
         return t.top == 0 and t.bottom == t.rows - 1

@@ -1,0 +1,142 @@
+"""Commands for scripts: has-session, rename-session, send-keys, ls -F / --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sys
+
+from harness import Mux, wait_until
+
+# Shows each read from its terminal (raw mode) as hex, one line per read; with an argument,
+# first switches the cursor keys to application mode (DECCKM) as vim and less do.
+SHOW_KEYS = (
+    "import os, sys, tty\n"
+    "tty.setraw(0)\n"
+    "if len(sys.argv) > 1: os.write(1, b'\\x1b[?1h')\n"
+    "os.write(1, b'ready\\r\\n')\n"
+    "while True:\n"
+    "    data = os.read(0, 1024)\n"
+    "    os.write(1, b'<' + data.hex().encode() + b'>\\r\\n')\n"
+)
+
+
+def _keys_seen(mux: Mux, name: str, count: int) -> list[str]:
+    def seen() -> list[str]:
+        out = mux.run("capture", "-t", name).stdout
+        return [w[1:-1] for w in out.split() if w.startswith("<") and w.endswith(">")]
+
+    return wait_until(lambda: (s := seen()) and len("".join(s)) >= count and s,
+                      what=f"{count} hex digits of keys in {name}")
+
+
+def test_has_session_is_silent(mux: Mux) -> None:
+    none = mux.run("has-session", "-t", "x")
+    assert (none.returncode, none.stdout, none.stderr) == (1, "", "")  # no server at all
+    mux.run("new", "-d", "-s", "job", "--", "sleep", "60", check=True)
+    for target, status in (("job", 0), ("$0", 0), ("jo", 0), ("nope", 1)):
+        result = mux.run("has", "-t", target)
+        assert (result.returncode, result.stdout, result.stderr) == (status, "", ""), target
+
+
+def test_rename_session(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "old", "--", "sleep", "60", check=True)
+    mux.run("new", "-d", "-s", "other", "--", "sleep", "60", check=True)
+    assert mux.run("rename-session", "-t", "old", "new").returncode == 0
+    listing = mux.run("ls").stdout
+    assert "new: sleep 60" in listing and "old" not in listing
+    assert mux.run("has-session", "-t", "new").returncode == 0
+    taken = mux.run("rename", "-t", "new", "other")
+    assert (taken.returncode, taken.stderr) == (1, "ptymux: duplicate session: other\n")
+    bad = mux.run("rename", "-t", "new", "a b")
+    assert bad.returncode == 2 and "bad session name 'a b'" in bad.stderr
+    missing = mux.run("rename", "-t", "gone", "x")
+    assert (missing.returncode, missing.stderr) == (1, "ptymux: can't find session: gone\n")
+    assert mux.run("rename", "-t", "new", "new").returncode == 0  # its own name: fine
+
+
+def test_send_keys_with_key_names_and_the_programs_cursor_mode(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "plain", "--", sys.executable, "-c", SHOW_KEYS, check=True)
+    mux.run("new", "-d", "-s", "app", "--", sys.executable, "-c", SHOW_KEYS, "app",
+            check=True)
+    for name in ("plain", "app"):
+        wait_until(lambda n=name: "ready" in mux.run("capture", "-t", n).stdout,  # type: ignore[misc]
+                   what=f"{name} to start")
+    assert mux.run("send-keys", "-t", "plain", "C-c").returncode == 0
+    assert _keys_seen(mux, "plain", 2) == ["03"]
+    mux.run("send-keys", "-t", "plain", "Up", check=True)
+    mux.run("send-keys", "-t", "app", "Up", check=True)
+    assert _keys_seen(mux, "plain", 8)[-1] == "1b5b41"  # ESC [ A
+    assert _keys_seen(mux, "app", 6)[-1] == "1b4f41"  # ESC O A: the program asked for it
+    mux.run("send", "-t", "plain", "-l", "Enter", check=True)  # -l: the word as text
+    assert _keys_seen(mux, "plain", 18)[-1] == "456e746572"
+    mux.run("send", "-t", "plain", "-H", "68", "69", check=True)
+    assert _keys_seen(mux, "plain", 22)[-1] == "6869"
+    mux.run("send", "-t", "plain", "hi", "M-x", "Enter", check=True)
+    assert "".join(_keys_seen(mux, "plain", 32)[-3:]).endswith("68691b780d")
+    bad = mux.run("send", "-t", "plain", "-H", "zz")
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "zz" in bad.stderr
+    missing = mux.run("send", "-t", "nope", "x")
+    assert (missing.returncode, missing.stderr) == (1, "ptymux: can't find session: nope\n")
+
+
+def test_ls_formats_and_json(mux: Mux, tmp_path: object) -> None:
+    here = str(tmp_path)
+    os.makedirs(here, exist_ok=True)
+    mux.run("new", "-d", "-s", "fmt", "-x", "100", "-y", "30", "--", "sh", "-c",
+            f"cd {here} && exec sleep 60", check=True)
+    wait_until(lambda: "sleep" in mux.run("ls", "-F", "#{pane_current_command}").stdout,
+               what="sleep to run")
+    line = mux.run("ls", "-F", "#{session_id} #{session_name} #{session_width}x"
+                   "#{session_height} #{session_attached} #{pane_current_command}"
+                   " #{pane_current_path} #{?session_attached,on,off}")
+    assert line.stdout == f"$0 fmt 100x30 0 sleep {here} off\n"
+    data = json.loads(mux.run("ls", "--json").stdout)
+    assert len(data) == 1 and data[0]["name"] == "fmt" and data[0]["cols"] == 100
+    assert data[0]["current_command"] == "sleep" and data[0]["current_path"] == here
+    assert set(data[0]) >= {"id", "name", "command", "cols", "rows", "created", "attached",
+                            "pid", "current_command", "current_path"}
+    bad = mux.run("ls", "-F", "#{sesion_name}")
+    assert bad.returncode == 2 and "session_name" in bad.stderr  # the nearest name
+    assert mux.run("ls").stdout.startswith("fmt: sh -c ")
+    assert mux.run("ls").stdout.rstrip().endswith("(id $0)")
+
+
+def test_new_with_a_directory_variables_and_a_log(mux: Mux, tmp_path: object) -> None:
+    where = os.path.join(str(tmp_path), "work dir")
+    os.makedirs(where)
+    log = os.path.join(str(tmp_path), "out.log")
+    mux.run("new", "-d", "-s", "env", "-c", where, "-e", "GREETING=hello world", "-e",
+            "EMPTY=", "--log", log, "--", "sh", "-c",
+            'printf "%s|%s|%s\\n" "$PWD" "$GREETING" "${EMPTY-unset}"; sleep 60', check=True)
+    wait_until(lambda: os.path.exists(log) and b"\n" in pathlib.Path(log).read_bytes(),
+               what="the log")
+    with open(log, "rb") as f:
+        assert f.read() == f"{where}|hello world|\r\n".encode()
+    assert os.stat(log).st_mode & 0o777 == 0o600
+    for bad, message in ((["-e", "NOVALUE"], "-e takes VAR=value, not 'NOVALUE'"),
+                         (["-e", "=x"], "-e takes VAR=value, not '=x'")):
+        result = mux.run("new", "-d", *bad, "--", "true")
+        assert (result.returncode, result.stderr) == (2, f"ptymux: {message}\n")
+    missing = mux.run("new", "-d", "-c", "/nonexistent/dir", "--", "true")
+    assert (missing.returncode, missing.stderr) == (
+        1, "ptymux: -c /nonexistent/dir: no such directory\n")
+    unwritable = mux.run("new", "-d", "--log", "/proc/nope/log", "--", "true")
+    assert unwritable.returncode == 1 and "can't open the log /proc/nope/log" in unwritable.stderr
+    assert mux.run("ls").stdout.count("\n") == 1  # nothing half-made
+
+
+def test_new_A_attaches_to_an_existing_session(mux: Mux) -> None:
+    assert mux.run("new", "-d", "-A", "--", "true").returncode == 2  # -A needs -s
+    mux.run("new", "-d", "-A", "-s", "once", "--", "sh", "-c", "echo first; sleep 60",
+            check=True)
+    mux.run("new", "-d", "-A", "-s", "once", "--", "sh", "-c", "echo second; sleep 60",
+            check=True)  # exists: nothing new
+    assert mux.run("ls").stdout.count("\n") == 1
+    term = mux.spawn("new", "-A", "-s", "once", "--", "sh", "-c", "echo third; sleep 60")
+    term.wait_for("first")
+    assert "third" not in term.text()
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    assert mux.run("ls").stdout.count("\n") == 1
