@@ -13,6 +13,7 @@ import os
 import sys
 
 from ptymux import __version__
+from ptymux.api import PtymuxError
 from ptymux.client.connection import ClientError
 from ptymux.commands import TABLE, lookup, nearest
 from ptymux.commands.common import UsageError
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = resolve(args.label, args.socket) if entry.needs_server else None
         result: int = entry.run(args, paths)  # type: ignore[arg-type]
         return result
-    except (ClientError, ConfigError, PathError) as e:
+    except (ClientError, ConfigError, PathError, PtymuxError) as e:
         print(f"ptymux: {printable(str(e))}", file=sys.stderr)
         return getattr(e, "code", 1)
     except KeyboardInterrupt:

@@ -35,6 +35,7 @@ class ServerPaths(NamedTuple):
     log: str
     label: str
     pid: str  # the server's pid file: beside the log, so it outlives a deleted socket dir
+    status: str  # ended sessions' statuses until 'wait' reads them (ptymux.statuses)
     private: bool  # the socket is in the private socket directory (not -S): check it at use
 
 
@@ -172,6 +173,7 @@ def resolve(label: str | None = None, socket_path: str | None = None) -> ServerP
         log=os.path.join(state, stem + ".log"),
         label=label,
         pid=os.path.join(state, stem + ".pid"),
+        status=os.path.join(state, stem + ".ended"),
         private=not socket_path,
     )
 

@@ -139,7 +139,10 @@ class Detach(NamedTuple):
 
 
 class ListSessions(NamedTuple):
-    """Ask for every session (answered with SessionList)."""
+    """Ask for every session (answered with SessionList); ``ended``: also the sessions that
+    ended and whose status no ``wait`` has read yet."""
+
+    ended: bool = False
 
 
 class KillSession(NamedTuple):
@@ -163,7 +166,8 @@ class Capture(NamedTuple):
 
 
 class HasSession(NamedTuple):
-    """Is there a session ``target`` names? (answered with Ok, or error no-session)"""
+    """Is there a session ``target`` names? (answered with its SessionInfo, or error
+    no-session): also how a script or the API resolves a target to one session."""
 
     target: str
 
@@ -223,6 +227,8 @@ class Created(NamedTuple):
     id: int
     name: str
     terminal: bool = False
+    pid: int = 0  # the program's
+    created: float = 0.0  # epoch seconds
 
 
 class Attached(NamedTuple):
@@ -271,10 +277,37 @@ class SessionInfo(NamedTuple):
     current_path: str = ""  # its working directory (pane_current_path)
 
 
+class EndedInfo(NamedTuple):
+    """A session that ended, its status not read yet (``ls -a``)."""
+
+    id: int
+    name: str
+    command: str
+    status: int | None
+    signal: int | None
+    ended: float
+
+
 class SessionList(NamedTuple):
     """Answer to ListSessions."""
 
     sessions: list[SessionInfo]
+    ended: list[EndedInfo] = []
+
+
+class Wait(NamedTuple):
+    """Answer when the session's program has exited (at once if it already has)."""
+
+    target: str
+
+
+class WaitResult(NamedTuple):
+    """How a waited-for session's program ended."""
+
+    id: int
+    name: str
+    status: int | None = None
+    signal: int | None = None
 
 
 class CaptureResult(NamedTuple):
@@ -287,7 +320,7 @@ Message: TypeAlias = (
     Hello | Request | Reply | Chunk | NewSession | Attach | Input | Written | Resize | Detach
     | ListSessions | KillSession | KillServer | Capture | Ok | Error | Created | Attached
     | Output | Exited | Detached | SessionList | CaptureResult | HasSession | RenameSession
-    | SendKeys
+    | SendKeys | Wait | WaitResult | EndedInfo | SessionInfo
 )
 
 
@@ -406,6 +439,24 @@ def _command_list(v: Any) -> list[str]:
     return [_text(MAX_COMMAND)(x) for x in v]
 
 
+_ENDED_FIELDS: dict[str, Check] = {
+    "id": _ID,
+    "name": _str,
+    "command": _str,
+    "status": _optional(_ANY_INT),
+    "signal": _optional(_int(1, 255)),
+    "ended": _float,
+}
+
+
+def _ended_list(v: Any) -> list[EndedInfo]:
+    if type(v) is not list:
+        raise ProtocolError("expected a list of ended sessions")
+    return [_build(EndedInfo, _ENDED_FIELDS,
+                   {k: x for k, x in e.items() if k in _ENDED_FIELDS} if type(e) is dict else e)
+            for e in v]
+
+
 def _session_info(v: Any) -> SessionInfo:
     if type(v) is dict:  # fields a newer server adds are left out
         v = {k: x for k, x in v.items() if k in _SESSION_INFO_FIELDS}
@@ -468,10 +519,13 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     Written: {"size": _int(0, 2**63 - 1)},
     Resize: {"cols": _COLS, "rows": _ROWS},
     Detach: {},
-    ListSessions: {},
+    ListSessions: {"ended": _bool},
     KillSession: {"target": _TARGET},
     KillServer: {},
     HasSession: {"target": _TARGET},
+    Wait: {"target": _TARGET},
+    WaitResult: {"id": _ID, "name": _str, "status": _optional(_ANY_INT),
+                 "signal": _optional(_int(1, 255))},
     RenameSession: {"target": _TARGET, "name": _TARGET},
     SendKeys: {"target": _optional(_TARGET), "keys": _key_words, "literal": _bool,
                "hex": _bool},
@@ -484,7 +538,7 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     },
     Ok: {},
     Error: {"message": _str, "id": _optional(_ID), "code": _text(MAX_COMMAND)},
-    Created: {"id": _ID, "name": _str, "terminal": _bool},
+    Created: {"id": _ID, "name": _str, "terminal": _bool, "pid": _ANY_INT, "created": _float},
     Attached: {"id": _ID, "name": _str, "terminal": _bool},
     Output: {"data": _bytes},
     Exited: {
@@ -494,7 +548,8 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "signal": _optional(_int(1, 255)),
     },
     Detached: {"id": _ID, "name": _str},
-    SessionList: {"sessions": _session_list},
+    SessionList: {"sessions": _session_list, "ended": _ended_list},
+    SessionInfo: _SESSION_INFO_FIELDS,
     CaptureResult: {"text": _str},
 }
 
@@ -525,9 +580,10 @@ COMMANDS: dict[str, tuple[type[Message], type[Message]]] = {
     "kill-session": (KillSession, Ok),
     "kill-server": (KillServer, Ok),
     "capture": (Capture, CaptureResult),
-    "has-session": (HasSession, Ok),
+    "has-session": (HasSession, SessionInfo),  # the session the target names
     "rename-session": (RenameSession, Ok),
     "send-keys": (SendKeys, Ok),
+    "wait": (Wait, WaitResult),
 }
 _COMMAND_OF: dict[type, str] = {args: name for name, (args, _result) in COMMANDS.items()}
 
@@ -605,7 +661,7 @@ def _build(cls: Any, fields: dict[str, Check], raw: Any) -> Any:
 def _plain(value: Any) -> Any:
     """Nested records (the sessions of a listing) as maps."""
     if type(value) is list:
-        return [v._asdict() if isinstance(v, SessionInfo) else v for v in value]
+        return [v._asdict() if isinstance(v, SessionInfo | EndedInfo) else v for v in value]
     return value
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import subprocess
 import sys
 
-from harness import Mux, wait_until
+from harness import PTYMUX, Mux, wait_until
 
 # Shows each read from its terminal (raw mode) as hex, one line per read; with an argument,
 # first switches the cursor keys to application mode (DECCKM) as vim and less do.
@@ -140,3 +141,80 @@ def test_new_A_attaches_to_an_existing_session(mux: Mux) -> None:
     term.send(b"\x10\x11")
     assert term.wait_exit() == 0
     assert mux.run("ls").stdout.count("\n") == 1
+
+
+# --- wait -----------------------------------------------------------------------------------
+
+
+def test_wait_for_a_running_program(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "job", "--", "sh", "-c", "sleep 0.5; exit 3", check=True)
+    assert mux.run("wait", "-t", "job").returncode == 3
+    mux.run("new", "-d", "-s", "sig", "--", "sh", "-c", "sleep 0.3; kill -TERM $$", check=True)
+    assert mux.run("wait", "-t", "sig").returncode == 128 + 15
+    assert "job" not in mux.run("ls", "-a").stdout  # read by wait: nothing kept
+
+
+def test_wait_after_the_program_ended_and_ls_a(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "keep", "--", "sleep", "60", check=True)
+    mux.run("new", "-d", "-s", "quick", "--", "sh", "-c", "exit 5", check=True)
+    wait_until(lambda: "quick" not in mux.run("ls").stdout, what="quick to end")
+    assert "quick: sh -c 'exit 5' (exited, status 5) (id $1)" in mux.run("ls", "-a").stdout
+    assert json.loads(mux.run("ls", "-a", "--json").stdout)[1]["exited"] is True
+    assert mux.run("wait", "-t", "quick").returncode == 5
+    assert "quick" not in mux.run("ls", "-a").stdout
+    again = mux.run("wait", "-t", "quick")
+    assert (again.returncode, again.stderr) == (1, "ptymux: can't find session: quick\n")
+    # kill-session clears a kept status
+    mux.run("new", "-d", "-s", "other", "--", "sh", "-c", "exit 6", check=True)
+    wait_until(lambda: "other" in mux.run("ls", "-a").stdout and
+               "other" not in mux.run("ls").stdout, what="other to end")
+    assert mux.run("kill-session", "-t", "other").returncode == 0
+    assert "other" not in mux.run("ls", "-a").stdout
+
+
+def test_wait_after_the_end_stopped_the_server(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "last", "--", "sh", "-c", "exit 7", check=True)
+    wait_until(lambda: mux.server_pid() is None, what="the server to exit")
+    assert "last: sh -c 'exit 7' (exited, status 7)" in mux.run("ls", "-a").stdout
+    assert mux.run("ls").returncode == 1  # no server
+    assert mux.run("wait", "-t", "last").returncode == 7
+    assert mux.run("wait", "-t", "$0").returncode == 1  # read: gone
+
+
+def test_a_ci_style_script(mux: Mux) -> None:
+    script = f"""
+set -e
+ptm() {{ "{PTYMUX}" "$@"; }}
+ptm new -d -s ci -- sh -c 'read line; echo "got $line"; sleep 0.3; exit 4'
+ptm send-keys -t ci hello Enter
+until ptm capture -t ci | grep -q 'got hello'; do sleep 0.05; done
+ptm capture -t ci | grep 'got hello'
+set +e
+ptm wait -t ci
+echo "status $?"
+"""
+    result = subprocess.run(["sh", "-c", script], env=mux.env, capture_output=True,
+                            text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert result.stdout == "got hello\nstatus 4\n", result.stderr
+
+
+def test_status_records_are_bounded_and_survive_bad_lines(tmp_path: pathlib.Path) -> None:
+    from ptymux import statuses
+
+    path = str(tmp_path / "s" / "server-x.ended")
+    count = 3000  # past COMPACT_SIZE (~2500 records): the file is rewritten on the way
+    for i in range(count):
+        if i % 300 == 0:
+            with open(path, "a") if os.path.exists(path) else open(os.devnull, "w") as f:
+                f.write("not json\n{\"id\": 1}\n")  # a torn or foreign line is skipped
+        statuses.add(path, statuses.Ended(i, f"s{i}", "true", 0, None, 1.0))
+    records = statuses.read(path)
+    assert len(records) == statuses.MAX_RECORDS and records[0].id == count - 1000
+    assert os.path.getsize(path) <= statuses.COMPACT_SIZE
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    taken = statuses.take(path, "$2999")
+    assert taken is not None and taken.name == "s2999" and taken.exit_code == 0
+    assert statuses.take(path, "s2999") is None
+    assert statuses.take(path, "s2500") is not None  # by name
+    assert statuses.Ended(0, "x", "", None, 9, 0.0).exit_code == 137
+    assert statuses.Ended(0, "x", "", 300, None, 0.0).exit_code == 1  # not a real status

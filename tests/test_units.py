@@ -26,17 +26,20 @@ ARGS: list[p.Message] = [  # one arguments record per command
     p.HasSession(target="x"),
     p.RenameSession(target="x", name="y"),
     p.SendKeys(target=None, keys=["C-c", "Enter"], literal=False, hex=True),
+    p.Wait(target="job"),
 ]
 RESULTS: list[p.Message] = [  # one result record per command
     p.Created(id=3, name="x", terminal=True),
     p.Attached(id=3, name="x"),
-    p.SessionList(sessions=[p.SessionInfo(0, "a", "sh", 80, 24, 1.5, 1, 99)]),
+    p.SessionList(sessions=[p.SessionInfo(0, "a", "sh", 80, 24, 1.5, 1, 99)],
+                  ended=[p.EndedInfo(1, "b", "make", 2, None, 3.5)]),
     p.Ok(),
     p.Ok(),
     p.CaptureResult(text="x\n"),
+    p.SessionInfo(0, "a", "sh", 80, 24, 1.5, 1, 99, "vim", "/tmp"),
     p.Ok(),
     p.Ok(),
-    p.Ok(),
+    p.WaitResult(id=4, name="job", status=None, signal=15),
 ]
 SAMPLES: list[p.Message] = [
     p.Hello(version=p.VERSION, pid=42, versions=[3], software="ptymux 9", commands=["ls"]),

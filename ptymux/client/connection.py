@@ -116,7 +116,8 @@ class Connection:
         msgs, self._inbox = self._inbox, []
         return msgs
 
-    def request(self, args: p.Message, fds: tuple[int, ...] = ()) -> p.Message:
+    def request(self, args: p.Message, fds: tuple[int, ...] = (),
+                timeout: float | None = REPLY_TIMEOUT) -> p.Message:
         """Run the command whose arguments ``args`` are (a ``p.Capture`` …); return its
         result record (a streamed reply put together), turning an error into ClientError.
 
@@ -136,7 +137,7 @@ class Connection:
         chunks: list[str] = []
         try:
             while True:
-                msg = self.receive()
+                msg = self.receive(timeout)
                 if isinstance(msg, p.Error) and msg.id in (rid, None):
                     raise ClientError(msg.message, p.EXIT_STATUS.get(msg.code, 1))
                 if isinstance(msg, p.Chunk) and msg.id == rid:
@@ -378,7 +379,8 @@ def _spawn_server(paths: ServerPaths) -> socket.socket:
     try:
         starter = subprocess.Popen(
             [sys.executable, "-P", "-m", "ptymux.server", "--socket", paths.socket,
-             "--log", paths.log, "--pid-file", paths.pid, "--ready-fd", str(write_end)],
+             "--log", paths.log, "--pid-file", paths.pid, "--status-file", paths.status,
+             "--ready-fd", str(write_end)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ptymux.commands import (
     attach_session,
     capture_pane,
+    completions_cmd,
     has_session,
     help,
     kill_server,
@@ -19,6 +20,7 @@ from ptymux.commands import (
     new_session,
     rename_session,
     send_keys,
+    wait,
 )
 from ptymux.commands.entry import Arg, Command
 
@@ -32,6 +34,8 @@ TABLE: tuple[Command, ...] = (
     has_session.ENTRY,
     rename_session.ENTRY,
     send_keys.ENTRY,
+    wait.ENTRY,
+    completions_cmd.ENTRY,
     help.ENTRY,
 )
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ptymux import api
 from ptymux import protocol as p
-from ptymux.client.connection import connect
-from ptymux.commands import common
 from ptymux.commands.entry import TARGET_HELP, Arg, Command
 from ptymux.printable import printable
 
@@ -19,17 +18,12 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
-    reply = connect(paths).request(
-        p.Capture(
-            target=args.target, start=args.start, end=args.end, escapes=args.escapes,
-            join=args.join,
-        )
-    )
-    if not isinstance(reply, p.CaptureResult):
-        raise common.unexpected()
+    text = api.Server(paths=paths).capture(args.target, args.start, args.end, args.escapes,
+                                           args.join)
     # With -e the escapes are what was asked for; without, the text is the screen's cells,
     # which hold no control characters (a server that sends some gets them escaped).
-    text = reply.text if args.escapes else "\n".join(map(printable, reply.text.split("\n")))
+    if not args.escapes:
+        text = "\n".join(map(printable, text.split("\n")))
     sys.stdout.write(text)
     return 0
 

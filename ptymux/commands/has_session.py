@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ptymux import api
 from ptymux import protocol as p
-from ptymux.client.connection import ClientError, connect
 from ptymux.commands.entry import Arg, Command
 
 TYPE_CHECKING = False  # see ptymux/records.py
@@ -15,18 +15,14 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
-    try:
-        connect(paths).request(p.HasSession(target=args.target))
-    except ClientError as e:
-        if e.code == 2:  # a usage error is still said
-            raise
-        return 1  # no server, or no such session: silent, as tmux's has-session -q
-    return 0
+    # no server, or no such session: 1, silent (a usage error is still said)
+    return 0 if api.Server(paths=paths).has_session(args.target) else 1
 
 
 def serve(conn: Connection, rid: int, args: p.HasSession) -> None:
-    if conn.find(rid, args.target) is not None:
-        conn.reply(rid, p.Ok())
+    session = conn.find(rid, args.target)
+    if session is not None:
+        conn.reply(rid, session.info())
 
 
 ENTRY = Command(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
+from ptymux import api
 from ptymux import protocol as p
-from ptymux.client.connection import ClientError, connect
 from ptymux.commands.entry import Command
 
 TYPE_CHECKING = False  # see ptymux/records.py
@@ -17,15 +15,8 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
-    conn = connect(paths)
-    conn.request(p.KillServer())
-    # Return once the server is gone, so that a following command starts a fresh one.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            conn.receive(timeout=deadline - time.monotonic())
-        except ClientError:
-            break
+    # Returns once the server is gone, so that a following command starts a fresh one.
+    api.Server(paths=paths).kill()
     return 0
 
 

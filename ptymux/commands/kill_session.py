@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ptymux import api
 from ptymux import protocol as p
-from ptymux.client.connection import connect
 from ptymux.commands.entry import Arg, Command
 
 TYPE_CHECKING = False  # see ptymux/records.py
@@ -15,15 +15,24 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
-    connect(paths).request(p.KillSession(target=args.target))
+    api.Server(paths=paths).kill_session(args.target)
     return 0
 
 
 def serve(conn: Connection, rid: int, args: p.KillSession) -> None:
-    session = conn.find(rid, args.target)
-    if session is not None:
-        conn.server.kill_session(session)
-        conn.reply(rid, p.Ok())
+    """A running session ends; an ended one whose status is kept (``ls -a``) is cleared."""
+    from ptymux.server.registry import TargetError
+
+    try:
+        session = conn.server.registry.find(args.target)
+    except TargetError as e:
+        if conn.server.take_ended(args.target) is None:
+            conn.error(rid, str(e), e.code)
+        else:
+            conn.reply(rid, p.Ok())
+        return
+    conn.server.kill_session(session)
+    conn.reply(rid, p.Ok())
 
 ENTRY = Command(
     name="kill-session",

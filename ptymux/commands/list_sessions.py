@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from ptymux import api
 from ptymux import protocol as p
-from ptymux.client.connection import connect
 from ptymux.commands import common
 from ptymux.commands.entry import Arg, Command
 from ptymux.printable import printable
@@ -64,13 +64,13 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
             check(args.format, _NAMES)
         except FormatError as e:
             raise common.UsageError(f"-F: {e}") from None
-    reply = connect(paths).request(p.ListSessions())
-    if not isinstance(reply, p.SessionList):
-        raise common.unexpected()
+    reply = api.Server(paths=paths).listing(ended=args.all)
     if args.json:
         import json
 
-        print(json.dumps([s._asdict() for s in reply.sessions], indent=1))
+        rows = [s._asdict() for s in reply.sessions]
+        rows += [{**info._asdict(), "exited": True} for info in reply.ended]
+        print(json.dumps(rows, indent=1))
         return 0
     for s in reply.sessions:
         if args.format is None:
@@ -79,11 +79,23 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
             from ptymux.formats import expand
 
             print(printable(expand(args.format, format_values(s))))
+    for ended in reply.ended:
+        print(format_ended(ended))
     return 0
 
 
+def format_ended(e: p.EndedInfo) -> str:
+    """An ended session whose status no ``wait`` has read (``ls -a``)."""
+    from ptymux.client.attach import describe_exit
+
+    how = describe_exit(e.status, e.signal)
+    return f"{printable(e.name)}: {printable(e.command)} (exited, {how}) (id ${e.id})"
+
+
 def serve(conn: Connection, rid: int, args: p.ListSessions) -> None:
-    conn.reply(rid, p.SessionList(sessions=[s.info() for s in conn.server.registry]))
+    ended = conn.server.ended_sessions() if args.ended else []
+    conn.reply(rid, p.SessionList(sessions=[s.info() for s in conn.server.registry],
+                                  ended=ended))
 
 ENTRY = Command(
     name="ls",
@@ -93,6 +105,8 @@ ENTRY = Command(
         Arg(("-F",), "format", "one line per session from FORMAT (tmux's #{session_name}…)",
             metavar="FORMAT"),
         Arg(("--json",), "json", "every field of every session, as one JSON array",
+            kind="flag"),
+        Arg(("-a",), "all", "also sessions that ended and whose status no wait has read",
             kind="flag"),
     ),
     run=run,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ptymux import api
 from ptymux import protocol as p
-from ptymux.client.connection import connect
 from ptymux.commands.common import UsageError
 from ptymux.commands.entry import Arg, Command
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     if len(args.new_name) > p.MAX_NAME:
         raise UsageError(f"session name too long: at most {p.MAX_NAME} characters")
-    connect(paths).request(p.RenameSession(target=args.target, name=args.new_name))
+    api.Server(paths=paths).rename_session(args.target, args.new_name)
     return 0
 
 

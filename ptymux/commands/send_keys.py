@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ptymux import api
 from ptymux import protocol as p
-from ptymux.client.connection import connect
 from ptymux.commands.entry import TARGET_HELP, Arg, Command
 
 TYPE_CHECKING = False  # see ptymux/records.py
@@ -22,9 +22,7 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
         keys_to_bytes(args.keys, literal=args.literal, hex_bytes=args.hex)
     except KeyNameError as e:
         raise UsageError(str(e)) from None
-    connect(paths).request(
-        p.SendKeys(target=args.target, keys=args.keys, literal=args.literal, hex=args.hex)
-    )
+    api.Server(paths=paths).send_keys(args.target, args.keys, args.literal, args.hex)
     return 0
 
 

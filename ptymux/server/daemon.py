@@ -106,10 +106,12 @@ def remove_pid_file(path: str) -> None:
         os.unlink(path)
 
 
-async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | None) -> None:
+async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | None,
+                 status_file: str | None = None) -> None:
     from ptymux.server.server import Server
 
     server = Server(path, os.stat(path).st_ino)
+    server.status_file = status_file
     await server.start(sock)
     if pid_file:
         try:
@@ -128,6 +130,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--socket", required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--pid-file")
+    parser.add_argument("--status-file")
     parser.add_argument("--ready-fd", type=int, required=True)
     parser.add_argument("--foreground", action="store_true")
     args = parser.parse_args(argv)
@@ -143,7 +146,7 @@ def main(argv: list[str]) -> int:
         os.write(ready, f"can't start server: {e}".encode())
         return 1
     try:
-        asyncio.run(_serve(sock, args.socket, ready, args.pid_file))
+        asyncio.run(_serve(sock, args.socket, ready, args.pid_file, args.status_file))
     except Exception:
         log.exception("server crashed")
         return 1

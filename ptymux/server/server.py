@@ -6,8 +6,10 @@ import asyncio
 import errno
 import logging
 import os
+import shlex
 import signal
 import socket
+import time
 
 from ptymux import protocol as p
 from ptymux.printable import printable
@@ -16,6 +18,10 @@ from ptymux.server.ptyproc import SpawnError
 from ptymux.server.registry import Registry, TargetError
 from ptymux.server.session import Session
 from ptymux.server.watch import SocketWatch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ptymux import statuses
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,7 @@ class Server:
         self._accept_retry: asyncio.TimerHandle | None = None
         self._watch: SocketWatch | None = None
         self.pid_file: str | None = None  # set by the daemon once it has written it
+        self.status_file: str | None = None  # ended sessions' statuses (ptymux.statuses)
         self._shutting_down = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -220,8 +227,43 @@ class Server:
                  status, sig)
         self.registry.remove(session)
         self.dying.discard(session)
+        self._record_end(session)
         if not len(self.registry) and not self.dying:
             self._done.set()
+
+    def _record_end(self, session: Session) -> None:
+        """Answer the session's waiters; if none was there to read it, keep its status for a
+        later ``wait`` (in the state directory: it may come after this server is gone)."""
+        status, sig = session.exit_status
+        result = p.WaitResult(id=session.id, name=session.name, status=status, signal=sig)
+        answered = False
+        for conn, rid in session.waiters:
+            if not conn.closed:
+                conn.reply(rid, result)
+                answered = True
+        session.waiters.clear()
+        if answered or session.killed or not self.status_file:
+            return  # read already; or ended by a kill, which nobody waits to hear of
+        from ptymux import statuses
+
+        record = statuses.Ended(session.id, session.name, shlex.join(session.argv), status,
+                                sig, time.time())
+        try:
+            statuses.add(self.status_file, record)
+        except OSError as e:
+            log.warning("can't keep the status of session %s: %s", session.id, e.strerror)
+
+    def take_ended(self, target: str) -> statuses.Ended | None:
+        """The kept status ``target`` names, removed as it is read (a ``wait``)."""
+        from ptymux import statuses
+
+        return statuses.take(self.status_file, target) if self.status_file else None
+
+    def ended_sessions(self) -> list[p.EndedInfo]:
+        from ptymux import statuses
+
+        records = statuses.read(self.status_file) if self.status_file else []
+        return [p.EndedInfo(*r) for r in records]
 
     def kill_session(self, session: Session) -> None:
         """kill-session: the session is gone at once, as in tmux (its name is free, ``ls``

@@ -16,7 +16,7 @@ import select
 import shlex
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ptymux.protocol import MAX_DATA, SessionInfo
 from ptymux.server.ptyproc import PtyProcess
@@ -70,6 +70,9 @@ class Session:
         self.created = time.time()
         self.last_used = time.monotonic()
         self.clients: list[Attachment] = []
+        # wait requests to answer when the program ends: (connection, request id)
+        self.waiters: list[tuple[Any, int]] = []
+        self.killed = False  # ended by kill-session or kill-server: no status is kept
         self.exit_code: int | None = None
         self.ended = False
         self._on_end = on_end
@@ -363,6 +366,7 @@ class Session:
         """Hang up the program; if it is still there after a grace period, SIGKILL it."""
         if self.ended:
             return
+        self.killed = True
         self.process.hangup()
         if self._kill_timer is None:
             self._kill_timer = self._loop.call_later(KILL_GRACE, self.process.kill)

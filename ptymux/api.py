@@ -1,0 +1,242 @@
+"""A small typed Python client for ptymux, on the same protocol code the CLI uses.
+
+    from ptymux.api import Server
+
+    server = Server()                          # the default server (-L/-S: label=, socket=)
+    job = server.new(["make", "-j4"], name="build")
+    job.send_keys("y", "Enter")
+    print(job.capture(start=-100))
+    status = job.wait()                        # 0, or 128 + N for signal N
+    for s in server.sessions():
+        print(s.id, s.name, s.info.current_command)
+
+Every call is one short request on its own connection, as one CLI command is; the CLI's
+commands (``ptymux/commands/``) call these same methods. Errors are ``PtymuxError`` with the
+one-line message the CLI prints and its exit status (``code``).
+
+Why no async variant: each call is one request of a few milliseconds (``wait`` aside), and
+the client is a plain blocking socket, so an asyncio program is best served by
+``await asyncio.to_thread(session.wait)`` rather than a second implementation to keep in step.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ptymux import protocol as p
+from ptymux.client.connection import ClientError, Connection, NoServer, connect
+from ptymux.paths import PathError, ServerPaths, resolve
+
+
+class PtymuxError(Exception):
+    """What the CLI would print as ``ptymux: MESSAGE``; ``code`` is its exit status (1 for a
+    runtime error, 2 for a usage error)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Session:
+    """A session, as ``ls`` saw it (``info``); methods act on it by id."""
+
+    def __init__(self, server: Server, info: p.SessionInfo) -> None:
+        self.server = server
+        self.info = info
+
+    @property
+    def id(self) -> int:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def target(self) -> str:
+        return f"${self.info.id}"
+
+    def send_keys(self, *keys: str, literal: bool = False, hex: bool = False) -> None:
+        self.server.send_keys(self.target, list(keys), literal=literal, hex=hex)
+
+    def capture(self, start: int | None = None, end: int | None = None,
+                escapes: bool = False, join: bool = False) -> str:
+        return self.server.capture(self.target, start, end, escapes, join)
+
+    def wait(self) -> int:
+        return self.server.wait(self.target)
+
+    def kill(self) -> None:
+        self.server.kill_session(self.target)
+
+    def rename(self, name: str) -> None:
+        self.server.rename_session(self.target, name)
+        self.info = self.info._replace(name=name)
+
+    def __repr__(self) -> str:
+        return f"Session(id={self.id}, name={self.name!r})"
+
+
+class Server:
+    """The server named by ``label`` (``-L``) or ``socket`` (``-S``), default the user's."""
+
+    def __init__(self, label: str | None = None, socket: str | None = None,
+                 paths: ServerPaths | None = None) -> None:
+        try:
+            self.paths = paths or resolve(label, socket)
+        except PathError as e:
+            raise PtymuxError(str(e)) from None
+
+    def _connect(self, start: bool = False) -> Connection:
+        try:
+            return connect(self.paths, start=start)
+        except ClientError as e:
+            raise PtymuxError(str(e), e.code) from None
+
+    def _request(self, args: p.Message, start: bool = False,
+                 timeout: float | None = 30.0) -> p.Message:
+        conn = self._connect(start)
+        try:
+            return conn.request(args, timeout=timeout)
+        except ClientError as e:
+            raise PtymuxError(str(e), e.code) from None
+        finally:
+            conn.close()
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def listing(self, ended: bool = False) -> p.SessionList:
+        """``ls`` (``ended``: ``ls -a``): with no server, what ended before it went."""
+        try:
+            result = self._request(p.ListSessions(ended=ended))
+        except PtymuxError:
+            if not ended or self.running():
+                raise
+            from ptymux import statuses
+
+            ended_infos = [p.EndedInfo(*r) for r in statuses.read(self.paths.status)]
+            return p.SessionList(sessions=[], ended=ended_infos)
+        assert isinstance(result, p.SessionList)
+        return result
+
+    def sessions(self) -> list[Session]:
+        try:
+            return [Session(self, info) for info in self.listing().sessions]
+        except PtymuxError:
+            if self.running():
+                raise
+            return []  # no server: no sessions
+
+    def session(self, target: str) -> Session:
+        """The session ``target`` names (tmux's rules: id, name, prefix, pattern)."""
+        info = self._request(p.HasSession(target=target))
+        assert isinstance(info, p.SessionInfo)
+        return Session(self, info)
+
+    def new(self, command: list[str] | None = None, name: str | None = None,
+            cwd: str | None = None, env: dict[str, str] | None = None, cols: int = 80,
+            rows: int = 24, history: int | None = None, log: str | None = None,
+            term: str = "xterm-256color") -> Session:
+        """A detached session (starting the server if needed). ``env`` is added to this
+        process's environment, as ``new -e`` does."""
+        environment = {**os.environ, **(env or {}), "TERM": term}
+        result = self._request(p.NewSession(
+            argv=list(command or []), cwd=cwd or os.getcwd(), env=environment, cols=cols,
+            rows=rows, name=name, history=history, detached=True, log=log,
+        ), start=True)
+        assert isinstance(result, p.Created)
+        import shlex
+
+        argv = list(command or []) or [environment.get("SHELL") or "/bin/sh"]
+        # (from the reply, not another request: a program that ends at once may have taken
+        # its server with it)
+        return Session(self, p.SessionInfo(id=result.id, name=result.name,
+                                           command=shlex.join(argv), cols=cols, rows=rows,
+                                           created=result.created, attached=0,
+                                           pid=result.pid))
+
+    def has_session(self, target: str) -> bool:
+        """Whether ``target`` names a session (False with no server too)."""
+        try:
+            self._request(p.HasSession(target=target))
+        except PtymuxError as e:
+            if e.code == 2:
+                raise
+            return False
+        return True
+
+    def kill_session(self, target: str) -> None:
+        self._request(p.KillSession(target=target))
+
+    def rename_session(self, target: str, name: str) -> None:
+        self._request(p.RenameSession(target=target, name=name))
+
+    def send_keys(self, target: str | None, keys: list[str], literal: bool = False,
+                  hex: bool = False) -> None:
+        self._request(p.SendKeys(target=target, keys=keys, literal=literal, hex=hex))
+
+    def capture(self, target: str | None = None, start: int | None = None,
+                end: int | None = None, escapes: bool = False, join: bool = False) -> str:
+        result = self._request(p.Capture(target=target, start=start, end=end,
+                                         escapes=escapes, join=join), timeout=120.0)
+        assert isinstance(result, p.CaptureResult)
+        return result.text
+
+    def wait(self, target: str) -> int:
+        """Block until the session's program exits; its status (128 + N for signal N). Also
+        after it ended, and after its end stopped the server (``ptymux.statuses``)."""
+        from ptymux import statuses
+
+        try:
+            conn = connect(self.paths)
+        except NoServer:
+            ended = statuses.take(self.paths.status, target)
+            if ended is None:
+                raise PtymuxError(f"can't find session: {target}") from None
+            return ended.exit_code
+        except ClientError as e:
+            raise PtymuxError(str(e), e.code) from None
+        try:
+            result = conn.request(p.Wait(target=target), timeout=None)
+        except ClientError as e:
+            # The server may have been on its way out (its last session just ended, the
+            # status already kept): what it kept answers.
+            ended = None if e.code == 2 else statuses.take(self.paths.status, target)
+            if ended is None:
+                raise PtymuxError(str(e), e.code) from None
+            return ended.exit_code
+        finally:
+            conn.close()
+        assert isinstance(result, p.WaitResult)
+        return statuses.Ended(result.id, result.name, "", result.status, result.signal,
+                              0.0).exit_code
+
+    # --- the server -------------------------------------------------------------------------
+
+    def running(self) -> bool:
+        try:
+            connect(self.paths).close()
+        except ClientError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        """kill-server; returns once the server is gone."""
+        import time
+
+        conn = self._connect()
+        try:
+            conn.request(p.KillServer())
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    conn.receive(timeout=deadline - time.monotonic())
+                except ClientError:
+                    break
+        except ClientError as e:
+            raise PtymuxError(str(e), e.code) from None
+        finally:
+            conn.close()
+
+
+__all__ = ["PtymuxError", "Server", "Session"]

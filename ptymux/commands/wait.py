@@ -1,0 +1,53 @@
+"""``wait``: block until a session's program exits, and exit with its status.
+
+Works whenever it runs: while the program runs (the server answers when it ends), after it
+ended (the server, or with no server its state file, keeps the status until it is read:
+``ptymux.statuses``), so ``new -d -s job -- make && wait -t job`` never loses the status.
+"""
+
+from __future__ import annotations
+
+from ptymux import api
+from ptymux import protocol as p
+from ptymux.commands.entry import Arg, Command
+
+TYPE_CHECKING = False  # see ptymux/records.py
+if TYPE_CHECKING:
+    import argparse
+
+    from ptymux.paths import ServerPaths
+    from ptymux.server.connection import Connection
+
+
+def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    return api.Server(paths=paths).wait(args.target)
+
+
+def serve(conn: Connection, rid: int, args: p.Wait) -> None:
+    """A running session: answered when it ends. An ended one: answered now, from the
+    records the server keeps (and the record is then gone)."""
+    from ptymux.server.registry import TargetError
+
+    server = conn.server
+    try:
+        session = server.registry.find(args.target)
+    except TargetError as e:
+        ended = server.take_ended(args.target)
+        if ended is None:
+            conn.error(rid, str(e), e.code)
+            return
+        conn.reply(rid, p.WaitResult(id=ended.id, name=ended.name, status=ended.status,
+                                     signal=ended.signal))
+        return
+    session.waiters.append((conn, rid))
+
+
+ENTRY = Command(
+    name="wait",
+    aliases=("wait-session",),
+    help="wait for a session's program to exit; exit with its status (128+N for signal N)",
+    args=(Arg(("-t",), "target", "session id or name", metavar="TARGET", required=True,
+              target=True),),
+    run=run,
+    serve=serve,
+)
