@@ -218,3 +218,53 @@ def test_status_records_are_bounded_and_survive_bad_lines(tmp_path: pathlib.Path
     assert statuses.take(path, "s2500") is not None  # by name
     assert statuses.Ended(0, "x", "", None, 9, 0.0).exit_code == 137
     assert statuses.Ended(0, "x", "", 300, None, 0.0).exit_code == 1  # not a real status
+
+
+# --- start-server and the systemd unit --------------------------------------------------------
+
+
+def test_start_server_stays_up_without_sessions(mux: Mux) -> None:
+    assert mux.run("start-server").returncode == 0
+    pid = mux.server_pid()
+    assert pid and mux.run("ls").returncode == 0
+    mux.run("new", "-d", "--", "true", check=True)  # the only session ends at once
+    wait_until(lambda: mux.run("ls").stdout == "", what="the session to end")
+    assert mux.server_pid() == pid  # still there
+    assert mux.run("start-server").returncode == 0  # already running: left as it is
+    assert mux.server_pid() == pid
+    assert mux.run("kill-server").returncode == 0
+    wait_until(lambda: mux.server_pid() is None, what="the server to exit")
+
+
+def test_start_server_in_the_foreground_as_a_service_runs_it(mux: Mux) -> None:
+    service = subprocess.Popen([PTYMUX, "start-server", "--foreground"], env=mux.env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: mux.server_pid() == service.pid, what="the service's server")
+        mux.run("new", "-d", "-s", "svc", "--", "sleep", "60", check=True)
+        assert mux.run("ls").stdout.startswith("svc:")
+        again = mux.run("start-server", "--foreground")
+        assert again.returncode == 1 and "already running" in again.stderr
+        service.terminate()  # what stopping the unit does
+        assert service.wait(10) == 0
+        assert mux.run("ls").returncode == 1
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.wait(5)
+
+
+def test_the_systemd_unit_runs_a_real_command() -> None:
+    from ptymux.commands import lookup
+
+    unit = pathlib.Path(__file__).resolve().parents[1] / "contrib" / "systemd" / "ptymux.service"
+    lines = dict(line.split("=", 1) for line in unit.read_text().splitlines()
+                 if "=" in line and not line.startswith("#"))
+    for key in ("ExecStart", "ExecStop"):
+        words = lines[key].split()
+        assert words[:2] == ["/usr/bin/env", "ptymux"], lines[key]
+        entry = lookup(words[2])
+        assert entry is not None, words[2]
+        flags = {n for a in entry.args for n in a.names}
+        assert set(words[3:]) <= flags, (key, words)

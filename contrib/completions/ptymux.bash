@@ -15,7 +15,7 @@ _ptymux() {
         case "$prev" in
             -L|-S) return 0 ;;
         esac
-        COMPREPLY=($(compgen -W "new new-session attach attach-session a at ls list-sessions kill-session kill kill-server capture capture-pane has-session has rename-session rename send-keys send wait wait-session completions help -L -S -V" -- "$cur"))
+        COMPREPLY=($(compgen -W "new new-session attach attach-session a at ls list-sessions kill-session kill kill-server capture capture-pane has-session has rename-session rename send-keys send wait wait-session start-server start completions help -L -S -V" -- "$cur"))
         return 0
     fi
     case "$cmd" in
@@ -39,6 +39,8 @@ _ptymux() {
             opts="-t -l -H"; targets="-t"; valued="-t" ;;
         wait|wait-session)
             opts="-t"; targets="-t"; valued="-t" ;;
+        start-server|start)
+            opts="--foreground"; targets=""; valued="" ;;
         completions)
             opts=""; targets=""; valued="" ;;
         help)
@@ -53,7 +55,7 @@ _ptymux() {
         return 0
     fi
     if [[ "$cmd" == help ]]; then
-        COMPREPLY=($(compgen -W "new new-session attach attach-session a at ls list-sessions kill-session kill kill-server capture capture-pane has-session has rename-session rename send-keys send wait wait-session completions help" -- "$cur"))
+        COMPREPLY=($(compgen -W "new new-session attach attach-session a at ls list-sessions kill-session kill kill-server capture capture-pane has-session has rename-session rename send-keys send wait wait-session start-server start completions help" -- "$cur"))
         return 0
     fi
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

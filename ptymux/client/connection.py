@@ -227,7 +227,7 @@ def _greet(sock: socket.socket) -> Connection:
     return conn
 
 
-def connect(paths: ServerPaths, start: bool = False) -> Connection:
+def connect(paths: ServerPaths, start: bool = False, stay: bool = False) -> Connection:
     """Connect to the server at ``paths``; with ``start``, start one if none is running."""
     if len(paths.socket.encode()) > 100:
         raise ClientError(f"socket path too long for a Unix socket: {paths.socket}")
@@ -236,7 +236,7 @@ def connect(paths: ServerPaths, start: bool = False) -> Connection:
         if sock is None and not start:
             raise NoServer(f"no server running on {paths.socket}")
         if sock is None:
-            sock = _start_server(paths)
+            sock = _start_server(paths, stay)
         if sock is not None:
             return _greet(sock)
         # We waited while another client started the server: look again from the start.
@@ -298,7 +298,7 @@ def _wake(paths: ServerPaths, pid: int) -> socket.socket | None:
         time.sleep(0.02)
 
 
-def _start_server(paths: ServerPaths) -> socket.socket | None:
+def _start_server(paths: ServerPaths, stay: bool = False) -> socket.socket | None:
     """Start the daemon under the start lock; None if we had to wait for the lock.
 
     As tmux does: the client that takes the lock at once looks for a server once more,
@@ -315,7 +315,7 @@ def _start_server(paths: ServerPaths) -> socket.socket | None:
     try:
         if not _take_lock(lock_fd, paths.lock):
             return None
-        sock = _find_server(paths) or _spawn_server(paths)
+        sock = _find_server(paths) or _spawn_server(paths, stay)
         _remove_lock(paths.lock, lock_fd)
         return sock
     except OSError as e:
@@ -366,7 +366,23 @@ def _remove_lock(path: str, fd: int) -> None:
         pass
 
 
-def _spawn_server(paths: ServerPaths) -> socket.socket:
+def server_command(paths: ServerPaths, stay: bool = False, foreground: bool = False,
+                   ready_fd: int = -1) -> list[str]:
+    """The daemon's argv: ``-P`` so that only the installed package can be imported (a
+    ``ptymux/`` in the caller's directory would otherwise shadow it, and run); ``stay``: keep
+    running with no sessions (start-server); ``foreground``: do not fork away."""
+    argv = [sys.executable, "-P", "-m", "ptymux.server", "--socket", paths.socket,
+            "--log", paths.log, "--pid-file", paths.pid, "--status-file", paths.status,
+            "--ready-fd", str(ready_fd)]
+    return argv + (["--stay"] if stay else []) + (["--foreground"] if foreground else [])
+
+
+def start_server(paths: ServerPaths, stay: bool = False) -> Connection:
+    """Start the server (as a client's first command does) and connect to it."""
+    return connect(paths, start=True, stay=stay)
+
+
+def _spawn_server(paths: ServerPaths, stay: bool = False) -> socket.socket:
     """Run the daemon and wait until it is listening.
 
     ``-P`` and ``cwd="/"``: only the installed package may be imported; a ``ptymux/`` in the
@@ -378,9 +394,7 @@ def _spawn_server(paths: ServerPaths) -> socket.socket:
     read_end, write_end = os.pipe()
     try:
         starter = subprocess.Popen(
-            [sys.executable, "-P", "-m", "ptymux.server", "--socket", paths.socket,
-             "--log", paths.log, "--pid-file", paths.pid, "--status-file", paths.status,
-             "--ready-fd", str(write_end)],
+            server_command(paths, stay=stay, ready_fd=write_end),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

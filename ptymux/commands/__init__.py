@@ -20,6 +20,7 @@ from ptymux.commands import (
     new_session,
     rename_session,
     send_keys,
+    start_server,
     wait,
 )
 from ptymux.commands.entry import Arg, Command
@@ -35,6 +36,7 @@ TABLE: tuple[Command, ...] = (
     rename_session.ENTRY,
     send_keys.ENTRY,
     wait.ENTRY,
+    start_server.ENTRY,
     completions_cmd.ENTRY,
     help.ENTRY,
 )

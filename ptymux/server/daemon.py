@@ -107,11 +107,12 @@ def remove_pid_file(path: str) -> None:
 
 
 async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | None,
-                 status_file: str | None = None) -> None:
+                 status_file: str | None = None, stay: bool = False) -> None:
     from ptymux.server.server import Server
 
     server = Server(path, os.stat(path).st_ino)
     server.status_file = status_file
+    server.stay = stay
     await server.start(sock)
     if pid_file:
         try:
@@ -119,8 +120,9 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
             server.pid_file = pid_file
         except OSError as e:  # the server works without it; only finding it again suffers
             log.warning("can't write the pid file %s: %s", pid_file, e.strerror or e)
-    os.write(ready_fd, b"ok")
-    os.close(ready_fd)
+    if ready_fd >= 0:
+        os.write(ready_fd, b"ok")
+        os.close(ready_fd)
     log.info("server %s listening on %s", os.getpid(), path)
     await server.run()
 
@@ -131,8 +133,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--log", required=True)
     parser.add_argument("--pid-file")
     parser.add_argument("--status-file")
-    parser.add_argument("--ready-fd", type=int, required=True)
+    parser.add_argument("--ready-fd", type=int, default=-1)  # -1: nobody waits (foreground)
     parser.add_argument("--foreground", action="store_true")
+    parser.add_argument("--stay", action="store_true")  # keep running with no sessions
     args = parser.parse_args(argv)
     ready = args.ready_fd
     if not args.foreground and os.fork():
@@ -143,10 +146,14 @@ def main(argv: list[str]) -> int:
         limiter = logfile.install(args.log)
         sock = bind_socket(args.socket)
     except (OSError, AlreadyRunning, PathError) as e:
-        os.write(ready, f"can't start server: {e}".encode())
+        if ready >= 0:
+            os.write(ready, f"can't start server: {e}".encode())
+        else:  # foreground: nobody waits on a pipe; the log (our stderr) says it
+            log.error("can't start server: %s", e)
         return 1
     try:
-        asyncio.run(_serve(sock, args.socket, ready, args.pid_file, args.status_file))
+        asyncio.run(_serve(sock, args.socket, ready, args.pid_file, args.status_file,
+                           args.stay))
     except Exception:
         log.exception("server crashed")
         return 1

@@ -50,6 +50,7 @@ class Server:
         self._watch: SocketWatch | None = None
         self.pid_file: str | None = None  # set by the daemon once it has written it
         self.status_file: str | None = None  # ended sessions' statuses (ptymux.statuses)
+        self.stay = False  # start-server: keep running with no sessions, until kill-server
         self._shutting_down = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -192,7 +193,7 @@ class Server:
             remove_pid_file(self.pid_file)
 
     def _exit_if_empty(self) -> None:
-        if not len(self.registry):
+        if not len(self.registry) and not self.stay:
             log.info("no sessions: exiting")
             self._done.set()
 
@@ -228,7 +229,7 @@ class Server:
         self.registry.remove(session)
         self.dying.discard(session)
         self._record_end(session)
-        if not len(self.registry) and not self.dying:
+        if not len(self.registry) and not self.dying and not self.stay:
             self._done.set()
 
     def _record_end(self, session: Session) -> None:
