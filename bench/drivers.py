@@ -329,6 +329,17 @@ class Mux:
     def ls(self) -> str:
         raise NotImplementedError
 
+    def has(self, name: str) -> None:
+        """has-session (scripts ask it in loops)."""
+        raise NotImplementedError
+
+    def send(self, name: str, text: str) -> None:
+        """send-keys of literal text."""
+        raise NotImplementedError
+
+    def kill_server(self) -> None:
+        raise NotImplementedError
+
     def server_pids(self) -> list[int]:
         """The process(es) holding the sessions: one server, or one per session."""
         return []
@@ -415,6 +426,15 @@ class Ptymux(Mux):
     def ls(self) -> str:
         return self._run([self.binary, "ls"])
 
+    def has(self, name: str) -> None:
+        self._run([self.binary, "has-session", "-t", name])
+
+    def send(self, name: str, text: str) -> None:
+        self._run([self.binary, "send-keys", "-t", name, "-l", text])
+
+    def kill_server(self) -> None:
+        self._run([self.binary, "kill-server"])
+
     def server_pids(self) -> list[int]:
         try:
             with open(self.path("state/ptymux/server-default.log")) as f:
@@ -462,6 +482,16 @@ class Tmux(Mux):
 
     def ls(self) -> str:
         return self._run([*self.base, "ls"])
+
+    def has(self, name: str) -> None:
+        self._run([*self.base, "has-session", "-t", name])
+
+    def send(self, name: str, text: str) -> None:
+        self._run([*self.base, "send-keys", "-t", name, "-l", text])
+
+    def kill_server(self) -> None:
+        self._run([*self.base, "kill-server"])
+        self._pid = None
 
     def server_pids(self) -> list[int]:
         if self._pid is None or not alive(self._pid):

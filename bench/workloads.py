@@ -436,42 +436,69 @@ def _commands(mux: Mux, s: Settings, hist: str) -> tuple[float, float]:
     mux.new_detached("cmds", f"cat {hist}; touch {done}; exec sleep 600", 80, 24, s.history)
     need(wait_for(lambda: os.path.exists(done), 60, 0.01), "the session never filled")
     wait_idle(mux.server_pids(), 0.3, 60)
-    timings: dict[str, list[float]] = {"ls": [], "capture": []}
-    calls: dict[str, Callable[[], str]] = {"ls": mux.ls, "capture": lambda: mux.capture("cmds")}
+    calls: dict[str, Callable[[], object]] = {
+        "ls": mux.ls, "capture": lambda: mux.capture("cmds"),
+        "has": lambda: mux.has("cmds"), "send": lambda: mux.send("cmds", "x"),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in (*calls, "cold-new")}
     for name, call in calls.items():
         call()  # warm the page cache
         for _ in range(s.runs):
             t0 = time.monotonic()
             call()
             timings[name].append((time.monotonic() - t0) * 1000)
-    return statistics.median(timings["ls"]), statistics.median(timings["capture"])
+    # The first command of a server's life: `new -d` that has to start the server.
+    for i in range(max(3, s.runs // 3)):
+        mux.kill_server()
+        wait_for(lambda: not mux.server_pids(), 10, 0.01)
+        t0 = time.monotonic()
+        mux.new_detached(f"cold{i}", "exec sleep 600", 80, 24, 100)
+        timings["cold-new"].append((time.monotonic() - t0) * 1000)
+    return {name: statistics.median(values) for name, values in timings.items()}
 
 
 def commands(s: Settings, muxes: list[type[Mux]]) -> list[Figure]:
-    """Wall time of `ls` and `capture` (a whole process run each), median of N."""
+    """Wall time of script-style commands (a whole process run each), median of N: `ls`,
+    `capture`, `has-session`, `send-keys`, and the first `new -d` that starts the server;
+    with `python -c pass` beside them, the floor of any command of a Python program. The
+    targets: warm commands within 2x `python -c pass`, the cold `new -d` within 3x."""
     hist = s.data("history.txt", lambda: history_lines(s.history + 100))
-    ls = Figure("ls", f"ls wall time (median of {s.runs})", "ms", "lower",
-                targets=[Target("<", 60.0)])
-    cap = Figure("capture", f"capture wall time (median of {s.runs})", "ms", "lower",
-                 targets=[Target("<", 60.0)])
+    floor_ms = _python_start(s.runs)
+    figures = {
+        "ls": Figure("ls", f"ls wall time (median of {s.runs})", "ms", "lower",
+                     targets=[Target("<", 60.0), Target("<", 2 * floor_ms)]),
+        "capture": Figure("capture", f"capture wall time (median of {s.runs})", "ms", "lower",
+                          targets=[Target("<", 60.0)]),
+        "has": Figure("has-session", f"has-session wall time (median of {s.runs})", "ms",
+                      "lower", targets=[Target("<", 2 * floor_ms)]),
+        "send": Figure("send-keys", f"send-keys wall time (median of {s.runs})", "ms",
+                       "lower", targets=[Target("<", 2 * floor_ms)]),
+        "cold-new": Figure("cold-new", "new -d starting the server (median)", "ms", "lower",
+                           targets=[Target("<", 3 * floor_ms)]),
+    }
     for cls in muxes:
-        if not (cls.can_list and cls.can_capture):
-            continue
-        got = measure(cls, s, "ls/capture", lambda m: _commands(m, s, hist))
-        ls.values[cls.name], cap.values[cls.name] = got if got else (None, None)
+        if not (cls.can_list and cls.can_capture) or cls.has is Mux.has:
+            continue  # (screen and dtach have no has-session/send-keys drivers here)
+        got = measure(cls, s, "commands", lambda m: _commands(m, s, hist))
+        for key, figure in figures.items():
+            figure.values[cls.name] = got[key] if got else None
     if any(cls.name == "screen" for cls in muxes):
-        cap.notes.append("screen: `-X hardcopy` until the file is written")
+        figures["capture"].notes.append("screen: `-X hardcopy` until the file is written")
     # The floor under every command of a Python program: this interpreter doing nothing.
     floor = Figure("python-start", f"for reference: `python -c pass` (median of {s.runs})",
                    "ms", "lower")
-    runs = []
-    for _ in range(s.runs):
+    if any(cls.name == "ptymux" for cls in muxes):
+        floor.values["ptymux"] = floor_ms
+    return [*figures.values(), floor]
+
+
+def _python_start(runs: int) -> float:
+    times = []
+    for _ in range(runs):
         t0 = time.monotonic()
         subprocess.run([sys.executable, "-c", "pass"], check=False)
-        runs.append((time.monotonic() - t0) * 1000)
-    if any(cls.name == "ptymux" for cls in muxes):
-        floor.values["ptymux"] = statistics.median(runs)
-    return [ls, cap, floor]
+        times.append((time.monotonic() - t0) * 1000)
+    return statistics.median(times)
 
 
 # --- idle ---------------------------------------------------------------------------------

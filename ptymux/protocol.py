@@ -102,6 +102,7 @@ class NewSession(NamedTuple):
     detach_keys: bytes = b""  # what the server watches for when it reads that terminal
     emulator: str | None = None  # the session's model: one of EMULATORS (None: vt)
     log: str | None = None  # a file the server appends all the program's output to
+    remain: bool = False  # keep the session (its last screen) after its program exits
 
 
 class Attach(NamedTuple):
@@ -275,6 +276,9 @@ class SessionInfo(NamedTuple):
     pid: int
     current_command: str = ""  # the pty's foreground process (tmux's pane_current_command)
     current_path: str = ""  # its working directory (pane_current_path)
+    ended: bool = False  # its program exited; kept by new --remain-on-exit
+    status: int | None = None  # how it exited, once ended
+    signal: int | None = None
 
 
 class EndedInfo(NamedTuple):
@@ -481,6 +485,9 @@ _SESSION_INFO_FIELDS: dict[str, Check] = {
     "pid": _ANY_INT,
     "current_command": _text(MAX_PATH),
     "current_path": _text(MAX_PATH),
+    "ended": _bool,
+    "status": _optional(_ANY_INT),
+    "signal": _optional(_int(1, 255)),
 }
 
 _FIELDS: dict[type[Message], dict[str, Check]] = {
@@ -507,6 +514,7 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "detach_keys": _detach_keys,
         "emulator": _optional(_one_of(EMULATORS)),
         "log": _optional(_text(MAX_PATH)),
+        "remain": _bool,
     },
     Attach: {
         "cols": _COLS,

@@ -43,6 +43,18 @@ class Ended(NamedTuple):
         return self.status if self.status is not None and 0 <= self.status <= 255 else 1
 
 
+def describe(status: int | None, signal: int | None) -> str:
+    """``status 3`` or ``signal SIGTERM``, as ptymux says how a program ended."""
+    if signal is not None:
+        import signal as signals
+
+        try:
+            return f"signal {signals.Signals(signal).name}"
+        except ValueError:
+            return f"signal {signal}"
+    return f"status {status}"
+
+
 def read(path: str) -> list[Ended]:
     """The records in the file, oldest first, at most MAX_RECORDS, the newest of each
     (id, name) (lines that are not records are skipped: the file is ours, but a torn write

@@ -268,3 +268,32 @@ def test_the_systemd_unit_runs_a_real_command() -> None:
         assert entry is not None, words[2]
         flags = {n for a in entry.args for n in a.names}
         assert set(words[3:]) <= flags, (key, words)
+
+
+def test_remain_on_exit_keeps_the_last_screen_until_killed(mux: Mux) -> None:
+    mux.run("new", "-d", "--remain-on-exit", "-s", "dead", "--", "sh", "-c",
+            "printf 'last words\\n'; exit 3", check=True)
+    wait_until(lambda: "(exited, status 3)" in mux.run("ls").stdout, what="the end")
+    assert mux.run("ls", "-F", "#{session_name}").stdout == "dead\n"
+    assert "last words" in mux.run("capture", "-t", "dead").stdout
+    assert mux.run("wait", "-t", "dead").returncode == 3  # at once: its status is known
+    assert mux.run("wait", "-t", "dead").returncode == 3  # and it stays until killed
+    term = mux.spawn("attach", "-t", "dead")
+    term.wait_for("last words")  # a full redraw of the last screen
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    server = mux.server_pid()
+    assert server is not None  # the dead session keeps the server
+    assert mux.run("kill-session", "-t", "dead").returncode == 0
+    assert mux.run("has-session", "-t", "dead").returncode == 1
+    wait_until(lambda: mux.server_pid() is None, what="the server to exit")
+
+
+def test_kill_server_ends_a_kept_session_at_once(mux: Mux) -> None:
+    mux.run("new", "-d", "--remain-on-exit", "-s", "dead", "--", "true", check=True)
+    wait_until(lambda: "(exited, status 0)" in mux.run("ls").stdout, what="the end")
+    term = mux.spawn("attach", "-t", "dead")
+    wait_until(lambda: "(attached)" in mux.run("ls").stdout, what="the attach")
+    assert mux.run("kill-server", timeout=5).returncode == 0
+    assert term.wait_exit() == 0
+    assert "[exited (session dead, status 0)]" in term.text()

@@ -20,7 +20,7 @@ _ptymux() {
     fi
     case "$cmd" in
         new|new-session)
-            opts="-d -s -A -c -e --log -x -y --history --term --detach-keys"; targets=""; valued="-s -c -e --log -x -y --history --term --detach-keys" ;;
+            opts="-d -s -A -c -e --log --remain-on-exit -x -y --history --term --detach-keys"; targets=""; valued="-s -c -e --log -x -y --history --term --detach-keys" ;;
         attach|attach-session|a|at)
             opts="-t --detach-keys"; targets="-t"; valued="-t --detach-keys" ;;
         ls|list-sessions)

@@ -34,6 +34,7 @@ complete -c ptymux -n '__fish_seen_subcommand_from new new-session' -o A -d 'att
 complete -c ptymux -n '__fish_seen_subcommand_from new new-session' -o c -r -d 'working directory (default: this one)'
 complete -c ptymux -n '__fish_seen_subcommand_from new new-session' -o e -r -d 'set VAR=value for the program (repeatable)'
 complete -c ptymux -n '__fish_seen_subcommand_from new new-session' -l log -r -d 'append all the program\'s output to FILE'
+complete -c ptymux -n '__fish_seen_subcommand_from new new-session' -l remain-on-exit -d 'keep the session and its last screen after the program exits (until killed)'
 complete -c ptymux -n '__fish_seen_subcommand_from new new-session' -o x -r -d 'width of a detached session (default: this terminal\'s, else 80)'
 complete -c ptymux -n '__fish_seen_subcommand_from new new-session' -o y -r -d 'height of a detached session (default: this terminal\'s, else 24)'
 complete -c ptymux -n '__fish_seen_subcommand_from new new-session' -l history -r -d 'scrollback lines to keep'

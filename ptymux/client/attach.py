@@ -23,6 +23,7 @@ from ptymux import protocol as p
 from ptymux.client.connection import ClientError, Connection
 from ptymux.keys import DetachMatcher
 from ptymux.printable import printable
+from ptymux.statuses import describe
 
 # What the user's terminal gets when we leave it, whatever the program had switched on:
 # attributes, cursor, keypad and cursor keys, mouse and focus reporting, bracketed paste,
@@ -43,13 +44,7 @@ def terminal_size(fd: int) -> tuple[int, int]:
     return max(1, min(cols, p.MAX_COLS)), max(1, min(rows, p.MAX_ROWS))
 
 
-def describe_exit(status: int | None, sig: int | None) -> str:
-    if sig is not None:
-        try:
-            return f"signal {signal.Signals(sig).name}"
-        except ValueError:
-            return f"signal {sig}"
-    return f"status {status}"
+describe_exit = describe  # how a program ended: "status 3", "signal SIGTERM"
 
 
 def _write_all(fd: int, data: bytes) -> None:

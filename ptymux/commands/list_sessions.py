@@ -25,6 +25,10 @@ def format_session(s: p.SessionInfo) -> str:
             f" (created {_ctime(s.created)})")
     if s.attached:
         line += " (attached)"
+    if s.ended:  # kept by --remain-on-exit
+        from ptymux.statuses import describe
+
+        line += f" (exited, {describe(s.status, s.signal)})"
     if s.name != str(s.id):
         line += f" (id ${s.id})"  # a named session's id, for -t
     return line
@@ -86,9 +90,9 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
 
 def format_ended(e: p.EndedInfo) -> str:
     """An ended session whose status no ``wait`` has read (``ls -a``)."""
-    from ptymux.client.attach import describe_exit
+    from ptymux.statuses import describe
 
-    how = describe_exit(e.status, e.signal)
+    how = describe(e.status, e.signal)
     return f"{printable(e.name)}: {printable(e.command)} (exited, {how}) (id ${e.id})"
 
 

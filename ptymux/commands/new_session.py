@@ -72,6 +72,7 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
         detached=args.detached,
         emulator=emulator(cfg),
         log=log_file,
+        remain=args.remain_on_exit,
     )
     conn = connect(paths, start=True)
     if args.attach_existing and _exists(conn, args.name):
@@ -151,6 +152,9 @@ ENTRY = Command(
         Arg(("-e",), "setenv", "set VAR=value for the program (repeatable)", kind="many",
             metavar="VAR=value"),
         Arg(("--log",), "log", "append all the program's output to FILE", metavar="FILE"),
+        Arg(("--remain-on-exit",), "remain_on_exit",
+            "keep the session and its last screen after the program exits (until killed)",
+            kind="flag"),
         Arg(("-x",), "cols", "width of a detached session (default: this terminal's, else 80)",
             kind="int", metavar="COLS"),
         Arg(("-y",), "rows", "height of a detached session (default: this terminal's, else 24)",

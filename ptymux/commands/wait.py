@@ -39,6 +39,11 @@ def serve(conn: Connection, rid: int, args: p.Wait) -> None:
         conn.reply(rid, p.WaitResult(id=ended.id, name=ended.name, status=ended.status,
                                      signal=ended.signal))
         return
+    if session.ended:  # kept by --remain-on-exit: its status is known
+        status, sig = session.exit_status
+        conn.reply(rid, p.WaitResult(id=session.id, name=session.name, status=status,
+                                     signal=sig))
+        return
     session.waiters.append((conn, rid))
 
 

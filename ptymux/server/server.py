@@ -205,6 +205,10 @@ class Server:
         log.info("shutting down")
         self._stop_listening()
         self._unlink_socket()
+        for session in list(self.registry):
+            if session.ended:  # kept by --remain-on-exit
+                self.registry.remove(session)
+                session.release_clients()
         sessions = list(self.registry)
         if not sessions and not self.dying:
             self._done.set()
@@ -226,13 +230,15 @@ class Server:
         status, sig = session.exit_status
         log.info("session %s (%s) ended: status %s signal %s", session.id, printable(session.name),
                  status, sig)
+        if session.remain and not session.killed:
+            self._record_end(session, keep=False)  # it stays listed, with its status
+            return
         self.registry.remove(session)
         self.dying.discard(session)
         self._record_end(session)
-        if not len(self.registry) and not self.dying and not self.stay:
-            self._done.set()
+        self._exit_if_done()
 
-    def _record_end(self, session: Session) -> None:
+    def _record_end(self, session: Session, keep: bool = True) -> None:
         """Answer the session's waiters; if none was there to read it, keep its status for a
         later ``wait`` (in the state directory: it may come after this server is gone)."""
         status, sig = session.exit_status
@@ -243,7 +249,7 @@ class Server:
                 conn.reply(rid, result)
                 answered = True
         session.waiters.clear()
-        if answered or session.killed or not self.status_file:
+        if answered or session.killed or not keep or not self.status_file:
             return  # read already; or ended by a kill, which nobody waits to hear of
         from ptymux import statuses
 
@@ -271,8 +277,16 @@ class Server:
         does not show it); its program is hung up, and killed if it is still there after a
         grace period, in the background. Attached clients see it end when it does."""
         self.registry.remove(session)
+        if session.ended:  # kept by --remain-on-exit: nothing left to hang up
+            session.release_clients()
+            self._exit_if_done()
+            return
         self.dying.add(session)
         session.kill()
+
+    def _exit_if_done(self) -> None:
+        if not len(self.registry) and not self.dying and not self.stay:
+            self._done.set()
 
     # --- requests -----------------------------------------------------------------------
 
@@ -299,6 +313,7 @@ class Server:
                 msg.history if msg.history is not None else 2000, self._session_ended,
                 msg.emulator, log_fd,
             )
+            session.remain = msg.remain
         except SpawnError as e:
             _close(log_fd)
             raise TargetError(str(e), "failed") from None

@@ -73,6 +73,7 @@ class Session:
         # wait requests to answer when the program ends: (connection, request id)
         self.waiters: list[tuple[Any, int]] = []
         self.killed = False  # ended by kill-session or kill-server: no status is kept
+        self.remain = False  # new --remain-on-exit: kept, with its last screen, once ended
         self.exit_code: int | None = None
         self.ended = False
         self._on_end = on_end
@@ -395,10 +396,15 @@ class Session:
         self.process.close()
         self.process.kill()  # whatever is left of its process group
         self._close_log()
+        if not self.remain or self.killed:
+            self.release_clients()
+        self._on_end(self)
+
+    def release_clients(self) -> None:
+        """Tell the attached clients the session has ended (they detach with its status)."""
         for client in list(self.clients):
             client.session_ended(self)
         self.clients.clear()
-        self._on_end(self)
 
     @property
     def exit_status(self) -> tuple[int | None, int | None]:
@@ -430,6 +436,7 @@ class Session:
 
     def info(self) -> SessionInfo:
         command, path = self.foreground() if not self.ended else ("", "")
+        status, sig = self.exit_status
         return SessionInfo(
             id=self.id,
             name=self.name,
@@ -441,5 +448,8 @@ class Session:
             pid=self.process.pid,
             current_command=command,
             current_path=path,
+            ended=self.ended,
+            status=status,
+            signal=sig,
         )
 
