@@ -95,3 +95,25 @@ def test_names_that_read_as_ids_and_ambiguous_targets(mux: Mux) -> None:
         )
     assert mux.run("kill-session", "-t", "bu").returncode == 0  # a unique prefix
     assert mux.run("ls").stdout.count("\n") == 2
+
+
+def test_the_name_index_matches_the_entries() -> None:
+    from ptymux.commands import MODULES, NAMES
+
+    named = {name: entry.run.__module__.rsplit(".", 1)[1]
+             for entry in TABLE for name in (entry.name, *entry.aliases)}
+    assert named == NAMES
+    assert [e.run.__module__.rsplit(".", 1)[1] for e in TABLE] == list(MODULES)
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from ptymux import cli;"
+            " cli.build_parser(cli.lookup('has')).parse_args(['has', '-t', 'x']);"
+            " print(sorted(m for m in sys.modules if m.startswith('ptymux.commands.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    assert out.strip() == "['ptymux.commands.common', 'ptymux.commands.entry'," \
+                          " 'ptymux.commands.has_session']"
