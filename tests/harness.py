@@ -93,6 +93,43 @@ def ask(sock: socket.socket, args: Any, rid: int = 1) -> Any:
                 return p.parse_result(p.command_of(args), result)
 
 
+def tmux_version() -> str | None:
+    """``tmux 3.3a`` (what the comparisons with tmux were made against), or None."""
+    if shutil.which("tmux") is None:
+        return None
+    return subprocess.run(["tmux", "-V"], capture_output=True, text=True,
+                          timeout=5).stdout.strip()
+
+
+class PrivateTmux:
+    """A private tmux server (its own -L label) to compare with: ``tmux(*args)`` runs a
+    command there; close() kills it and removes its socket, which tmux 3.3a leaves behind."""
+
+    def __init__(self, purpose: str, env: dict[str, str] | None = None) -> None:
+        import uuid
+
+        self.label = f"ptymux-test-{purpose}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
+        self.env.update(env or {})
+        self.socket: str | None = None
+
+    def __call__(self, *args: str) -> str:
+        result = subprocess.run(["tmux", "-L", self.label, "-f", "/dev/null", *args],
+                                env=self.env, capture_output=True, text=True, timeout=5)
+        assert result.returncode == 0, f"tmux {args[0]}: {result.stderr}"
+        if self.socket is None:  # the first command started the server
+            self.socket = ""
+            self.socket = self("display-message", "-p", "#{socket_path}").strip()
+        return result.stdout
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.label, "kill-server"], env=self.env,
+                       capture_output=True, timeout=5)
+        if self.socket and os.path.basename(self.socket) == self.label:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.socket)
+
+
 class _Screen:
     """What every test-side terminal offers: its text, and waiting for some to appear."""
 

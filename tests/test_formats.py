@@ -3,18 +3,15 @@ templates compared with what tmux 3.3a's display-message prints for the same val
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness import PrivateTmux, tmux_version
 from ptymux.formats import MAX_DEPTH, FormatError, check, expand
 
 CREATED = 1764649320  # an epoch time
@@ -366,45 +363,12 @@ DIFFER = {
 }  # fmt: skip
 
 
-class Tmux:
-    """A private tmux server (its own -L label); close() kills it and removes its socket,
-    which tmux 3.3a leaves behind."""
-
-    def __init__(self) -> None:
-        self.label = f"ptymux-test-formats-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-        self.socket: str | None = None
-
-    def __call__(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.label, "-f", "/dev/null", *args],
-                                env=self.env, capture_output=True, text=True, timeout=5)
-        assert result.returncode == 0, f"tmux {args[0]}: {result.stderr}"
-        if self.socket is None:  # the first command started the server
-            self.socket = ""
-            self.socket = self("display-message", "-p", "#{socket_path}").strip()
-        return result.stdout
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.label, "kill-server"], env=self.env,
-                       capture_output=True, timeout=5)
-        if self.socket and os.path.basename(self.socket) == self.label:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.socket)
-
-
-def tmux_version() -> str | None:
-    if shutil.which("tmux") is None:
-        return None
-    return subprocess.run(["tmux", "-V"], capture_output=True, text=True,
-                          timeout=5).stdout.strip()
-
-
 @pytest.mark.timeout(20)
 def test_against_tmux() -> None:
     version = tmux_version()
     if version != "tmux 3.3a":
         pytest.skip(f"needs tmux 3.3a (found {version or 'none'})")
-    tmux = Tmux()
+    tmux = PrivateTmux("formats")
     try:
         tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", "sleep 30")
         # One display-message per template, all in one tmux call; a line of its own each.

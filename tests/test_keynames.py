@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import shlex
-import shutil
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness import PrivateTmux, tmux_version
 from ptymux.keynames import KEY_NAMES, KeyNameError, keys_to_bytes
 
 ESC = b"\x1b"
@@ -382,33 +380,6 @@ with open(sys.argv[1], "ab", buffering=0) as f:
 SENTINEL = "ff"  # sent with -H after each word: no key sends a 0xff byte
 
 
-class Tmux:
-    """A private tmux server (its own -L label); close() kills it and removes its socket,
-    which tmux 3.3a leaves behind."""
-
-    def __init__(self) -> None:
-        self.label = f"ptymux-test-keys-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-        self.env["LC_ALL"] = "C.UTF-8"  # tmux reads 0xe9 through the locale
-        self.socket: str | None = None
-
-    def __call__(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.label, "-f", "/dev/null", *args],
-                                env=self.env, capture_output=True, text=True, timeout=5)
-        assert result.returncode == 0, f"tmux {args[0]}: {result.stderr}"
-        if self.socket is None:  # the first command started the server
-            self.socket = ""
-            self.socket = self("display-message", "-p", "#{socket_path}").strip()
-        return result.stdout
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.label, "kill-server"], env=self.env,
-                       capture_output=True, timeout=5)
-        if self.socket and os.path.basename(self.socket) == self.label:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.socket)
-
-
 def wait_for(check: object, what: str, seconds: float = 3.0) -> None:
     assert callable(check)
     deadline = time.monotonic() + seconds
@@ -418,7 +389,7 @@ def wait_for(check: object, what: str, seconds: float = 3.0) -> None:
         time.sleep(0.01)
 
 
-def tmux_sends(tmux: Tmux, session: str, out: Path, words: list[str]) -> list[bytes]:
+def tmux_sends(tmux: PrivateTmux, session: str, out: Path, words: list[str]) -> list[bytes]:
     """What the program in ``session`` reads for each word, one send-keys each."""
     command: list[str] = []
     for word in words:
@@ -429,19 +400,12 @@ def tmux_sends(tmux: Tmux, session: str, out: Path, words: list[str]) -> list[by
     return out.read_bytes()[1:].split(b"\xff")[: len(words)]
 
 
-def tmux_version() -> str | None:
-    if shutil.which("tmux") is None:
-        return None
-    return subprocess.run(["tmux", "-V"], capture_output=True, text=True,
-                          timeout=5).stdout.strip()
-
-
 @pytest.mark.timeout(20)
 def test_against_tmux(tmp_path: Path) -> None:
     version = tmux_version()
     if version != "tmux 3.3a":
         pytest.skip(f"needs tmux 3.3a (found {version or 'none'})")
-    tmux = Tmux()
+    tmux = PrivateTmux("keys", {"LC_ALL": "C.UTF-8"})  # tmux reads 0xe9 through the locale
     try:
         outs = {}
         for session in ("normal", "app"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ptymux import api
 from ptymux import protocol as p
 from ptymux.client.connection import ClientError, connect
 from ptymux.commands import common
@@ -14,7 +15,6 @@ TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
     import argparse
 
-    from ptymux.client.connection import Connection as ClientConnection
     from ptymux.paths import ServerPaths
     from ptymux.server.connection import Connection
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
         remain=args.remain_on_exit,
     )
     conn = connect(paths, start=True)
-    if args.attach_existing and _exists(conn, args.name):
+    if args.attach_existing and api.Server(paths=paths).has_session(args.name):
         if args.detached:
             return 0  # it is there: nothing to create, nothing to attach
         return common.attach_loop(
@@ -103,16 +103,6 @@ def _assignments(pairs: list[str]) -> dict[str, str]:
             raise common.UsageError(f"-e takes VAR=value, not '{pair}'")
         env[name] = value
     return env
-
-
-def _exists(conn: ClientConnection, name: str) -> bool:
-    try:
-        conn.request(p.HasSession(target=name))
-    except ClientError as e:
-        if e.code == 2:
-            raise
-        return False
-    return True
 
 
 KEYS_HELP = "detach keys, docker's syntax (default from config, else 'ctrl-p,ctrl-q')"
