@@ -78,6 +78,8 @@ import msgpack
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tests"))
 
+from drivers import cpu_seconds  # noqa: E402  (bench/, beside this file)
+
 from harness import PTYMUX, Mux, Terminal  # noqa: E402
 from ptymux import protocol as p  # noqa: E402
 from ptymux.server.connection import Connection  # noqa: E402
@@ -1042,14 +1044,6 @@ def all_read(socks: list[socket.socket]) -> bool:
 def fds_at_most(pid: int, count: int) -> bool:
     return fd_count(pid) <= count
 
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def alive(pid: int) -> bool:
