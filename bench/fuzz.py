@@ -940,10 +940,8 @@ def request(path: str, *msgs: p.Message, replies: int = 1,
                 elif isinstance(msg, p.Chunk):
                     chunks[msg.id].append(msg.data)
                 elif isinstance(msg, p.Reply) and 1 <= msg.id <= len(msgs):
-                    result = msg.result
-                    if msg.id in chunks:
-                        result = {**result, "text": "".join(chunks.pop(msg.id))}
-                    got.append(p.parse_result(p.command_of(msgs[msg.id - 1]), result))
+                    got.append(p.parse_result(p.command_of(msgs[msg.id - 1]), msg.result,
+                                              chunks.pop(msg.id, None)))
                 else:
                     got.append(msg)
         return got

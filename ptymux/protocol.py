@@ -456,15 +456,12 @@ _ENDED_FIELDS: dict[str, Check] = {
 def _ended_list(v: Any) -> list[EndedInfo]:
     if type(v) is not list:
         raise ProtocolError("expected a list of ended sessions")
-    return [_build(EndedInfo, _ENDED_FIELDS,
-                   {k: x for k, x in e.items() if k in _ENDED_FIELDS} if type(e) is dict else e)
-            for e in v]
+    return [_build(EndedInfo, _ENDED_FIELDS, _known(_ENDED_FIELDS, e)) for e in v]
 
 
 def _session_info(v: Any) -> SessionInfo:
-    if type(v) is dict:  # fields a newer server adds are left out
-        v = {k: x for k, x in v.items() if k in _SESSION_INFO_FIELDS}
-    info: SessionInfo = _build(SessionInfo, _SESSION_INFO_FIELDS, v)
+    info: SessionInfo = _build(SessionInfo, _SESSION_INFO_FIELDS,
+                               _known(_SESSION_INFO_FIELDS, v))
     return info
 
 
@@ -608,14 +605,23 @@ def parse_args(command: str, raw: dict[str, Any]) -> Message:
     return msg
 
 
-def parse_result(command: str, raw: dict[str, Any]) -> Message:
-    """A reply's result as its command's record; ProtocolError if it does not fit. Fields
+def parse_result(command: str, raw: dict[str, Any], chunks: list[str] | None = None
+                 ) -> Message:
+    """A reply's result as its command's record; ProtocolError if it does not fit. The text
+    of ``chunks`` that came before the reply (a streamed ``capture``) is its ``text``. Fields
     this client does not know are left out (a newer server may add some), and fields an
     older server does not send take their defaults."""
+    if chunks:
+        raw = {**raw, "text": "".join(chunks)}
     cls = COMMANDS[command][1]
     fields = _FIELDS[cls]
-    msg: Message = _build(cls, fields, {k: v for k, v in raw.items() if k in fields})
+    msg: Message = _build(cls, fields, _known(fields, raw))
     return msg
+
+
+def _known(fields: dict[str, Check], raw: Any) -> Any:
+    """A result map without the fields this side does not know (a newer peer's)."""
+    return {k: v for k, v in raw.items() if k in fields} if type(raw) is dict else raw
 
 
 def request(rid: int, args: Message) -> Request:

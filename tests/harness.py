@@ -89,8 +89,7 @@ def ask(sock: socket.socket, args: Any, rid: int = 1) -> Any:
             if isinstance(msg, p.Chunk) and msg.id == rid:
                 chunks.append(msg.data)
             if isinstance(msg, p.Reply) and msg.id == rid:
-                result = dict(msg.result, text="".join(chunks)) if chunks else msg.result
-                return p.parse_result(p.command_of(args), result)
+                return p.parse_result(p.command_of(args), msg.result, chunks)
 
 
 def tmux_version() -> str | None:

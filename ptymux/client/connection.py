@@ -149,9 +149,7 @@ class Connection:
         finally:
             self._inbox[:0] = others
         try:
-            if chunks:
-                msg = msg._replace(result={**msg.result, "text": "".join(chunks)})
-            return p.parse_result(command, msg.result)
+            return p.parse_result(command, msg.result, chunks)
         except p.ProtocolError as e:
             raise ClientError(f"bad reply from the server: {e}") from None
 
