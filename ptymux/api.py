@@ -114,8 +114,7 @@ class Server:
                 raise
             from ptymux import statuses
 
-            ended_infos = [p.EndedInfo(*r) for r in statuses.read(self.paths.status)]
-            return p.SessionList(sessions=[], ended=ended_infos)
+            return p.SessionList(sessions=[], ended=statuses.read(self.paths.status))
         assert isinstance(result, p.SessionList)
         return result
 
@@ -193,7 +192,7 @@ class Server:
             ended = statuses.take(self.paths.status, target)
             if ended is None:
                 raise PtymuxError(f"can't find session: {target}") from None
-            return ended.exit_code
+            return statuses.exit_code(ended.status, ended.signal)
         except ClientError as e:
             raise PtymuxError(str(e), e.code) from None
         try:
@@ -204,12 +203,11 @@ class Server:
             ended = None if e.code == 2 else statuses.take(self.paths.status, target)
             if ended is None:
                 raise PtymuxError(str(e), e.code) from None
-            return ended.exit_code
+            return statuses.exit_code(ended.status, ended.signal)
         finally:
             conn.close()
         assert isinstance(result, p.WaitResult)
-        return statuses.Ended(result.id, result.name, "", result.status, result.signal,
-                              0.0).exit_code
+        return statuses.exit_code(result.status, result.signal)
 
     # --- the server -------------------------------------------------------------------------
 

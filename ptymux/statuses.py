@@ -15,32 +15,19 @@ import contextlib
 import json
 import os
 
-TYPE_CHECKING = False  # see ptymux/records.py
-if TYPE_CHECKING:
-    from typing import NamedTuple
-else:
-    from ptymux.records import NamedTuple
+from ptymux.protocol import EndedInfo
 
 MAX_RECORDS = 1000
 COMPACT_SIZE = 256 << 10  # bytes of file (~2500 records) before it is rewritten to the last
 #                           MAX_RECORDS
 
-class Ended(NamedTuple):
-    """One ended session: who it was and how its program ended."""
-
-    id: int
-    name: str
-    command: str
-    status: int | None  # the exit status, or None if a signal ended it
-    signal: int | None
-    ended: float  # epoch seconds
-
-    @property
-    def exit_code(self) -> int:
-        """What ``wait`` exits with: the status, or 128 + the signal (as a shell does)."""
-        if self.signal is not None:
-            return 128 + self.signal
-        return self.status if self.status is not None and 0 <= self.status <= 255 else 1
+def exit_code(status: int | None, signal: int | None, unknown: int = 1) -> int:
+    """What a waiting client exits with: the status, or 128 + the signal (as a shell
+    does); 1 for what is not an exit status a process can have, ``unknown`` for neither."""
+    code = status if signal is None else 128 + signal
+    if code is None:
+        return unknown
+    return code if 0 <= code <= 255 else 1
 
 
 def describe(status: int | None, signal: int | None) -> str:
@@ -55,24 +42,20 @@ def describe(status: int | None, signal: int | None) -> str:
     return f"status {status}"
 
 
-def read(path: str) -> list[Ended]:
+def read(path: str) -> list[EndedInfo]:
     """The records in the file, oldest first, at most MAX_RECORDS, the newest of each
     (id, name) (lines that are not records are skipped: the file is ours, but a torn write
     or a hand edit must not stop ``wait``)."""
-    return _parse(path)
-
-
-def _parse(path: str) -> list[Ended]:
     try:
         with open(path, "rb") as f:
             lines = f.read().splitlines()
     except OSError:
         return []
-    latest: dict[tuple[int, str], Ended] = {}
+    latest: dict[tuple[int, str], EndedInfo] = {}
     for line in lines:
         with contextlib.suppress(ValueError, TypeError, KeyError):
             raw = json.loads(line)
-            record = Ended(
+            record = EndedInfo(
                 id=int(raw["id"]), name=str(raw["name"]), command=str(raw["command"]),
                 status=None if raw["status"] is None else int(raw["status"]),
                 signal=None if raw["signal"] is None else int(raw["signal"]),
@@ -83,7 +66,7 @@ def _parse(path: str) -> list[Ended]:
     return list(latest.values())[-MAX_RECORDS:]
 
 
-def _write(path: str, records: list[Ended]) -> None:
+def _write(path: str, records: list[EndedInfo]) -> None:
     """Replace the file atomically (a temp file renamed over it), 0600."""
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
@@ -93,7 +76,7 @@ def _write(path: str, records: list[Ended]) -> None:
     os.replace(tmp, path)
 
 
-def add(path: str, record: Ended) -> None:
+def add(path: str, record: EndedInfo) -> None:
     """Keep ``record`` (a session ended): appended, one line; the file is rewritten to its
     last MAX_RECORDS only once it passes COMPACT_SIZE."""
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -105,7 +88,7 @@ def add(path: str, record: Ended) -> None:
         _write(path, read(path))
 
 
-def matches(record: Ended, target: str) -> bool:
+def matches(record: EndedInfo, target: str) -> bool:
     """A target names an ended session by its id (``N`` or ``$N``) or its exact name."""
     digits = target[1:] if target.startswith("$") else target
     if digits.isascii() and digits.isdigit():
@@ -113,7 +96,7 @@ def matches(record: Ended, target: str) -> bool:
     return record.name == target
 
 
-def take(path: str, target: str) -> Ended | None:
+def take(path: str, target: str) -> EndedInfo | None:
     """Read and remove the newest record ``target`` names (None if there is none)."""
     records = read(path)
     for i in range(len(records) - 1, -1, -1):

@@ -23,7 +23,7 @@ from ptymux import protocol as p
 from ptymux.client.connection import ClientError, Connection
 from ptymux.keys import DetachMatcher
 from ptymux.printable import printable
-from ptymux.statuses import describe
+from ptymux.statuses import describe, exit_code
 
 # What the user's terminal gets when we leave it, whatever the program had switched on:
 # attributes, cursor, keypad and cursor keys, mouse and focus reporting, bracketed paste,
@@ -44,7 +44,6 @@ def terminal_size(fd: int) -> tuple[int, int]:
     return max(1, min(cols, p.MAX_COLS)), max(1, min(rows, p.MAX_ROWS))
 
 
-describe_exit = describe  # how a program ended: "status 3", "signal SIGTERM"
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -186,11 +185,9 @@ def _handle_pending(conn: Connection, fd_out: int) -> tuple[tuple[str, int] | No
             continue
         flush()
         if isinstance(msg, p.Exited):
-            code = msg.status if msg.signal is None else 128 + msg.signal
-            if code is not None and not 0 <= code <= 255:
-                code = 1  # not an exit status a process can have
-            why = describe_exit(msg.status, msg.signal)
-            return (f"[exited (session {msg.name}, {why})]", code or 0), written
+            code = exit_code(msg.status, msg.signal, unknown=0)
+            why = describe(msg.status, msg.signal)
+            return (f"[exited (session {msg.name}, {why})]", code), written
         elif isinstance(msg, p.Detached):
             return (f"[detached (from session {msg.name})]", 0), written
         elif isinstance(msg, p.Error):

@@ -21,17 +21,11 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
 
 def serve(conn: Connection, rid: int, args: p.KillSession) -> None:
     """A running session ends; an ended one whose status is kept (``ls -a``) is cleared."""
-    from ptymux.server.registry import TargetError
-
-    try:
-        session = conn.server.registry.find(args.target)
-    except TargetError as e:
-        if conn.server.take_ended(args.target) is None:
-            conn.error(rid, str(e), e.code)
-        else:
-            conn.reply(rid, p.Ok())
+    found = conn.find_or_take_ended(rid, args.target)
+    if found is None:
         return
-    conn.server.kill_session(session)
+    if not isinstance(found, p.EndedInfo):
+        conn.server.kill_session(found)
     conn.reply(rid, p.Ok())
 
 ENTRY = Command(

@@ -26,25 +26,14 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
 def serve(conn: Connection, rid: int, args: p.Wait) -> None:
     """A running session: answered when it ends. An ended one: answered now, from the
     records the server keeps (and the record is then gone)."""
-    from ptymux.server.registry import TargetError
-
-    server = conn.server
-    try:
-        session = server.registry.find(args.target)
-    except TargetError as e:
-        ended = server.take_ended(args.target)
-        if ended is None:
-            conn.error(rid, str(e), e.code)
-            return
-        conn.reply(rid, p.WaitResult(id=ended.id, name=ended.name, status=ended.status,
-                                     signal=ended.signal))
-        return
-    if session.ended:  # kept by --remain-on-exit: its status is known
-        status, sig = session.exit_status
-        conn.reply(rid, p.WaitResult(id=session.id, name=session.name, status=status,
-                                     signal=sig))
-        return
-    session.waiters.append((conn, rid))
+    found = conn.find_or_take_ended(rid, args.target)
+    if isinstance(found, p.EndedInfo):
+        conn.reply(rid, p.WaitResult(id=found.id, name=found.name, status=found.status,
+                                     signal=found.signal))
+    elif found is not None and found.ended:  # kept by --remain-on-exit: its status is known
+        conn.reply(rid, found.wait_result())
+    elif found is not None:
+        found.waiters.append((conn, rid))
 
 
 ENTRY = Command(

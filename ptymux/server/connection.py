@@ -267,7 +267,7 @@ class Connection:
 
     # --- the passed terminal --------------------------------------------------------------
 
-    def claim_fd(self, wanted: bool) -> int | None:
+    def _claim_fd(self, wanted: bool) -> int | None:
         """The fd that came with a request that says it passes the terminal."""
         if not wanted:
             return None
@@ -277,14 +277,14 @@ class Connection:
 
     def drop_fd(self, wanted: bool) -> None:
         """A request that failed: close the fd that came with it."""
-        fd = self.claim_fd(wanted)
+        fd = self._claim_fd(wanted)
         if fd is not None:
             os.close(fd)
 
     def take_terminal(self, wanted: bool, detach_keys: bytes) -> None:
         """Use the terminal passed with this request (if any, and if it is one)."""
         self._release_terminal()
-        fd = self.claim_fd(wanted)
+        fd = self._claim_fd(wanted)
         if fd is None:
             return
         if not os.isatty(fd):
@@ -423,6 +423,18 @@ class Connection:
         except TargetError as e:
             self.error(rid, str(e), e.code)
             return None
+
+    def find_or_take_ended(self, rid: int, target: str) -> Session | p.EndedInfo | None:
+        """The session ``target`` names; else the kept status of an ended one, taken (it
+        is read once: ``wait``, or cleared: ``kill-session``); else None once the error has
+        been sent."""
+        try:
+            return self.server.registry.find(target)
+        except TargetError as e:
+            ended = self.server.take_ended(target)
+            if ended is None:
+                self.error(rid, str(e), e.code)
+            return ended
 
     def attach(self, session: Session, cols: int, rows: int) -> None:
         self._leave_session()  # switching sessions inside one connection

@@ -19,10 +19,6 @@ from ptymux.server.registry import Registry, TargetError
 from ptymux.server.session import Session
 from ptymux.server.watch import SocketWatch
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ptymux import statuses
-
 log = logging.getLogger(__name__)
 
 STARTUP_GRACE = 10.0  # seconds a fresh server waits for its first session before exiting
@@ -206,9 +202,8 @@ class Server:
         self._stop_listening()
         self._unlink_socket()
         for session in list(self.registry):
-            if session.ended:  # kept by --remain-on-exit
-                self.registry.remove(session)
-                session.release_clients()
+            if session.ended:  # kept by --remain-on-exit: gone at once
+                self.kill_session(session)
         sessions = list(self.registry)
         if not sessions and not self.dying:
             self._done.set()
@@ -241,8 +236,7 @@ class Server:
     def _record_end(self, session: Session, keep: bool = True) -> None:
         """Answer the session's waiters; if none was there to read it, keep its status for a
         later ``wait`` (in the state directory: it may come after this server is gone)."""
-        status, sig = session.exit_status
-        result = p.WaitResult(id=session.id, name=session.name, status=status, signal=sig)
+        result = session.wait_result()
         answered = False
         for conn, rid in session.waiters:
             if not conn.closed:
@@ -253,14 +247,14 @@ class Server:
             return  # read already; or ended by a kill, which nobody waits to hear of
         from ptymux import statuses
 
-        record = statuses.Ended(session.id, session.name, shlex.join(session.argv), status,
-                                sig, time.time())
+        record = p.EndedInfo(session.id, session.name, shlex.join(session.argv),
+                             result.status, result.signal, time.time())
         try:
             statuses.add(self.status_file, record)
         except OSError as e:
             log.warning("can't keep the status of session %s: %s", session.id, e.strerror)
 
-    def take_ended(self, target: str) -> statuses.Ended | None:
+    def take_ended(self, target: str) -> p.EndedInfo | None:
         """The kept status ``target`` names, removed as it is read (a ``wait``)."""
         from ptymux import statuses
 
@@ -269,8 +263,7 @@ class Server:
     def ended_sessions(self) -> list[p.EndedInfo]:
         from ptymux import statuses
 
-        records = statuses.read(self.status_file) if self.status_file else []
-        return [p.EndedInfo(*r) for r in records]
+        return statuses.read(self.status_file) if self.status_file else []
 
     def kill_session(self, session: Session) -> None:
         """kill-session: the session is gone at once, as in tmux (its name is free, ``ls``

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ptymux.protocol import MAX_DATA, SessionInfo
+from ptymux.protocol import MAX_DATA, SessionInfo, WaitResult
 from ptymux.server.ptyproc import PtyProcess
 from ptymux.term import ScreenModel, create_model
 from ptymux.term.queries import QueryFilter, has_query
@@ -433,6 +433,11 @@ class Session:
         except OSError:
             return "", ""
         return command[:4096], path[:4096]
+
+    def wait_result(self) -> WaitResult:
+        """How its program ended, as ``wait`` answers it."""
+        status, sig = self.exit_status
+        return WaitResult(id=self.id, name=self.name, status=status, signal=sig)
 
     def info(self) -> SessionInfo:
         command, path = self.foreground() if not self.ended else ("", "")
