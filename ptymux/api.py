@@ -110,6 +110,8 @@ class Server:
         try:
             result = self._request(p.ListSessions(ended=ended))
         except PtymuxError:
+            # (asked again, not judged from the error: a server on its way out closes the
+            # connection without saying so, and is gone a moment later)
             if not ended or self.running():
                 raise
             from ptymux import statuses
@@ -124,7 +126,7 @@ class Server:
         except PtymuxError:
             if self.running():
                 raise
-            return []  # no server: no sessions
+            return []  # no server (or one just exiting): no sessions
 
     def session(self, target: str) -> Session:
         """The session ``target`` names (tmux's rules: id, name, prefix, pattern)."""
@@ -144,13 +146,10 @@ class Server:
             rows=rows, name=name, history=history, detached=True, log=log,
         ), start=True)
         assert isinstance(result, p.Created)
-        import shlex
-
-        argv = list(command or []) or [environment.get("SHELL") or "/bin/sh"]
         # (from the reply, not another request: a program that ends at once may have taken
         # its server with it)
         return Session(self, p.SessionInfo(id=result.id, name=result.name,
-                                           command=shlex.join(argv), cols=cols, rows=rows,
+                                           command=result.command, cols=cols, rows=rows,
                                            created=result.created, attached=0,
                                            pid=result.pid))
 

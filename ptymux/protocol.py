@@ -230,6 +230,7 @@ class Created(NamedTuple):
     terminal: bool = False
     pid: int = 0  # the program's
     created: float = 0.0  # epoch seconds
+    command: str = ""  # the command line it runs (as ls shows it)
 
 
 class Attached(NamedTuple):
@@ -543,7 +544,8 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     },
     Ok: {},
     Error: {"message": _str, "id": _optional(_ID), "code": _text(MAX_COMMAND)},
-    Created: {"id": _ID, "name": _str, "terminal": _bool, "pid": _ANY_INT, "created": _float},
+    Created: {"id": _ID, "name": _str, "terminal": _bool, "pid": _ANY_INT, "created": _float,
+              "command": _str},
     Attached: {"id": _ID, "name": _str, "terminal": _bool},
     Output: {"data": _bytes},
     Exited: {

@@ -120,14 +120,14 @@ def serve(conn: Connection, rid: int, args: p.NewSession) -> None:
         return
     if args.detached:
         conn.drop_fd(args.terminal)
-        conn.reply(rid, p.Created(id=session.id, name=session.name, pid=session.process.pid,
-                                  created=session.created))
-        return
-    conn.take_terminal(args.terminal, args.detach_keys)
+    else:
+        conn.take_terminal(args.terminal, args.detach_keys)
     conn.reply(rid, p.Created(id=session.id, name=session.name,
-                              terminal=conn.terminal is not None, pid=session.process.pid,
-                              created=session.created))
-    conn.attach(session, args.cols, args.rows)
+                              terminal=not args.detached and conn.terminal is not None,
+                              pid=session.process.pid,
+                              created=session.created, command=session.command))
+    if not args.detached:
+        conn.attach(session, args.cols, args.rows)
 
 ENTRY = Command(
     name="new",

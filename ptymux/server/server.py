@@ -6,7 +6,6 @@ import asyncio
 import errno
 import logging
 import os
-import shlex
 import signal
 import socket
 import time
@@ -247,7 +246,7 @@ class Server:
             return  # read already; or ended by a kill, which nobody waits to hear of
         from ptymux import statuses
 
-        record = p.EndedInfo(session.id, session.name, shlex.join(session.argv),
+        record = p.EndedInfo(session.id, session.name, session.command,
                              result.status, result.signal, time.time())
         try:
             statuses.add(self.status_file, record)

@@ -434,6 +434,11 @@ class Session:
             return "", ""
         return command[:4096], path[:4096]
 
+    @property
+    def command(self) -> str:
+        """Its command line, as ``ls`` shows it."""
+        return shlex.join(self.argv)
+
     def wait_result(self) -> WaitResult:
         """How its program ended, as ``wait`` answers it."""
         status, sig = self.exit_status
@@ -445,7 +450,7 @@ class Session:
         return SessionInfo(
             id=self.id,
             name=self.name,
-            command=shlex.join(self.argv),
+            command=self.command,
             cols=self.cols,
             rows=self.rows,
             created=self.created,
