@@ -399,7 +399,9 @@ class Ptymux(Mux):
         super().__init__(root)
         self.env["PTYMUX_SOCKET_DIR"] = self.path("sock")
         self.env["XDG_STATE_HOME"] = self.path("state")
-        self.env["PTYMUX_CONFIG"] = self.path("no-config.toml")
+        self.env["PTYMUX_CONFIG"] = self.path("config.toml")
+        with open(self.env["PTYMUX_CONFIG"], "w"):  # must exist: an empty one is the defaults
+            pass
         if self.emulator:
             self.env["PTYMUX_EMULATOR"] = self.emulator
 

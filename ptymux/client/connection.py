@@ -48,6 +48,7 @@ class Connection:
         self.server_pid = 0
         self.server_software = ""
         self.server_commands: frozenset[str] | None = None  # None: not greeted yet
+        self.version = 0  # the protocol version the handshake chose
         self._next_id = 1
 
     def fileno(self) -> int:
@@ -220,6 +221,7 @@ def _greet(sock: socket.socket) -> Connection:
     if not isinstance(reply, p.Hello) or reply.version not in p.VERSIONS:
         raise ClientError("the server answered the greeting with something else")
     conn.server_pid = reply.pid
+    conn.version = reply.version
     conn.server_software = reply.software
     conn.server_commands = frozenset(reply.commands or ())
     return conn
@@ -252,10 +254,16 @@ def _find_server(paths: ServerPaths) -> socket.socket | None:
 
 
 def _server_without_socket(paths: ServerPaths) -> int | None:
-    """The pid in the pid file, if that is a live ptymux server of ours for this socket."""
+    """The pid in the pid file, if that is a live ptymux server of ours for this socket.
+
+    A live process of ours with that pid may be one that got the number later. The server
+    proves itself by holding the pid file open (a daemon forked from a client has the
+    client's command line), or, started as ``python -m ptymux.server`` (an older ptymux
+    too), by naming the socket in its command line."""
     try:
         with open(paths.pid, "rb") as f:
             pid = int(f.read().strip() or b"0")
+            pid_file = os.fstat(f.fileno())
         if pid <= 0 or os.stat(f"/proc/{pid}").st_uid != os.getuid():
             return None
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -264,7 +272,11 @@ def _server_without_socket(paths: ServerPaths) -> int | None:
         return None
     want = os.fsencode(paths.socket)
     serves = any(a == b"--socket" and b == want for a, b in zip(args, args[1:], strict=False))
-    return pid if b"ptymux.server" in args and serves else None
+    if b"ptymux.server" in args and serves:
+        return pid
+    from ptymux.server.daemon import serves_pid_file
+
+    return pid if serves_pid_file(pid, pid_file) else None
 
 
 def _wake(paths: ServerPaths, pid: int) -> socket.socket | None:
@@ -381,28 +393,41 @@ def start_server(paths: ServerPaths, stay: bool = False) -> Connection:
 
 
 def _spawn_server(paths: ServerPaths, stay: bool = False) -> socket.socket:
-    """Run the daemon and wait until it is listening.
+    """Start the daemon and wait until it is listening.
 
-    ``-P`` and ``cwd="/"``: only the installed package may be imported; a ``ptymux/`` in the
-    caller's directory would otherwise shadow it (and run). Sessions still start where the
-    caller is: ``new`` sends its directory.
+    The ``ptymux`` command forks it out of itself (``ptymux.server.daemon.fork_server``), as
+    tmux does: no second interpreter to start. Anything else (see ``_may_fork``) runs
+    ``python -P -m ptymux.server`` from ``/``: ``-P`` so that only the installed package may
+    be imported (a ``ptymux/`` in the caller's directory would otherwise shadow it, and
+    run). Sessions still start where the caller is: ``new`` sends its directory.
     """
-    import subprocess  # only the first command of a server's life pays for this import
-
     read_end, write_end = os.pipe()
     try:
-        starter = subprocess.Popen(
-            server_command(paths, stay=stay, ready_fd=write_end),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(write_end,),
-            start_new_session=True,
-            cwd="/",
-        )
-        os.close(write_end)
-        write_end = -1
-        starter.wait()
+        if write_end <= 2:  # (our stdio was closed): where the daemon puts /dev/null
+            low = write_end
+            write_end = fcntl.fcntl(low, fcntl.F_DUPFD_CLOEXEC, 3)
+            os.close(low)
+        if _may_fork():
+            from ptymux.server.daemon import fork_server
+
+            fork_server(paths.socket, paths.log, paths.pid, paths.status, stay, write_end)
+            os.close(write_end)
+            write_end = -1
+        else:
+            import subprocess  # only the first command of a server's life pays for this
+
+            popen = subprocess.Popen(
+                server_command(paths, stay=stay, ready_fd=write_end),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(write_end,),
+                start_new_session=True,
+                cwd="/",
+            )
+            os.close(write_end)
+            write_end = -1
+            popen.wait()
         answer = _read_all(read_end, START_TIMEOUT)
     finally:
         os.close(read_end)
@@ -415,6 +440,22 @@ def _spawn_server(paths: ServerPaths, stay: bool = False) -> socket.socket:
     if sock is None:
         raise ClientError(f"the server started but is not answering on {paths.socket}")
     return sock
+
+
+def _may_fork() -> bool:
+    """Whether this process may become the server by forking (``_spawn_server``): only the
+    ``ptymux`` command itself (its ``__main__`` runs ``ptymux.cli.main``), single-threaded,
+    and unless ``PTYMUX_SERVER_EXEC=1`` asks for a fresh interpreter. A program using the
+    Python API gets ``python -m ptymux.server``: its threads, fds, handlers and memory are
+    none of the server's business."""
+    if os.environ.get("PTYMUX_SERVER_EXEC", "") not in ("", "0"):
+        return False
+    cli = sys.modules.get("ptymux.cli")
+    main = getattr(sys.modules.get("__main__"), "main", None)
+    if cli is None or main is not getattr(cli, "main", None):
+        return False
+    threading = sys.modules.get("threading")
+    return threading is None or threading.active_count() == 1
 
 
 def _read_all(fd: int, timeout: float) -> bytes:

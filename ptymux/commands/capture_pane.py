@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from ptymux import api
 from ptymux import protocol as p
 from ptymux.commands.entry import TARGET_HELP, Arg, Command
 from ptymux.printable import printable
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    from ptymux import api  # not at the top: the server imports this module for serve()
     text = api.Server(paths=paths).capture(args.target, args.start, args.end, args.escapes,
                                            args.join)
     # With -e the escapes are what was asked for; without, the text is the screen's cells,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ptymux import api
 from ptymux import protocol as p
 from ptymux.commands.entry import Arg, Command
 
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    from ptymux import api  # not at the top: the server imports this module for serve()
     # no server, or no such session: 1, silent (a usage error is still said)
     return 0 if api.Server(paths=paths).has_session(args.target) else 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ptymux import api
 from ptymux import protocol as p
 from ptymux.commands.entry import Command
 
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    from ptymux import api  # not at the top: the server imports this module for serve()
     # Returns once the server is gone, so that a following command starts a fresh one.
     api.Server(paths=paths).kill()
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ptymux import api
 from ptymux import protocol as p
 from ptymux.commands.common import UsageError
 from ptymux.commands.entry import Arg, Command
@@ -16,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    from ptymux import api  # not at the top: the server imports this module for serve()
     if len(args.new_name) > p.MAX_NAME:
         raise UsageError(f"session name too long: at most {p.MAX_NAME} characters")
     api.Server(paths=paths).rename_session(args.target, args.new_name)

@@ -7,7 +7,6 @@ ended (the server, or with no server its state file, keeps the status until it i
 
 from __future__ import annotations
 
-from ptymux import api
 from ptymux import protocol as p
 from ptymux.commands.entry import Arg, Command
 
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    from ptymux import api  # not at the top: the server imports this module for serve()
     return api.Server(paths=paths).wait(args.target)
 
 

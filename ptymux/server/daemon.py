@@ -1,25 +1,47 @@
 """Starting the server: detach from the terminal, bind the socket, report readiness.
 
-A client starts the server as ``python -P -m ptymux.server --socket PATH --log PATH
---pid-file PATH --ready-fd N`` in a new session (setsid), from ``/``. This process forks once
-more so that the daemon is nobody's child, binds the socket (replacing a stale one), writes
-its pid file and then ``ok`` (or one line of error) to the ready pipe, which the starting
-client waits on. The pid file lets a client find a server whose socket was deleted.
+Two ways in, one daemon:
+
+- **Forked from the client** (``fork_server``, what the ``ptymux`` command does, as tmux's
+  client forks its server): the client process forks, the child detaches itself the way a
+  fresh start would have been detached (new session, ``/``, stdio on /dev/null, every
+  inherited fd but the ready pipe closed, signal dispositions and mask as a fresh
+  interpreter has them) and forks once more; the grandchild is the daemon. No second
+  interpreter starts: that saves its start-up, ``site`` and the modules the client already
+  imported (the protocol, msgpack, the config): ~25 - 40 ms of a cold ``new -d`` here
+  (docs/performance.md).
+- **A fresh interpreter** (``main``): ``python -P -m ptymux.server --socket PATH --log PATH
+  --pid-file PATH --ready-fd N`` in a new session (setsid), from ``/``; it forks once more
+  unless ``--foreground``. Used where forking the caller would be wrong: the Python API (the
+  caller is somebody's program, with its threads, fds and atexit handlers), a client with
+  threads, ``start-server --foreground`` (which execs it), and ``PTYMUX_SERVER_EXEC=1``.
+
+Either way the daemon is nobody's child, binds the socket (replacing a stale one), writes its
+pid file and then ``ok`` (or one line of error) to the ready pipe, which the starting client
+waits on. The pid file lets a client find a server whose socket was deleted; the daemon keeps
+it open, which is how a client tells that the pid in it is this server's (``serves_pid_file``)
+when the command line cannot say so (a forked daemon has the client's).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import contextlib
 import logging
 import os
 import socket
 
 from ptymux.paths import PathError, open_private_dir, private_dir_of, via
-from ptymux.server import logfile
+
+TYPE_CHECKING = False  # see ptymux/records.py
+if TYPE_CHECKING:
+    from types import ModuleType
 
 log = logging.getLogger(__name__)
+
+# What ps -e, top and pgrep show for the daemon (tmux's "tmux: server"); at most 15 bytes.
+PROCESS_NAME = b"ptymux: server"
+
+_pid_file_fd = -1  # the pid file, kept open while the server lives (serves_pid_file)
 
 
 class AlreadyRunning(Exception):
@@ -87,15 +109,21 @@ def _redirect_stdio(log_path: str) -> None:
 
 def write_pid_file(path: str) -> None:
     """Write our pid to ``path`` atomically (a temp file renamed), so that a client never
-    reads half a number."""
+    reads half a number. The file stays open (close-on-exec) for the server's life: that
+    open file is what ``serves_pid_file`` looks for."""
+    global _pid_file_fd
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         os.write(fd, f"{os.getpid()}\n".encode())
-    finally:
+        os.replace(tmp, path)
+    except BaseException:
         os.close(fd)
-    os.replace(tmp, path)
+        raise
+    if _pid_file_fd >= 0:
+        os.close(_pid_file_fd)
+    _pid_file_fd = fd
 
 
 def remove_pid_file(path: str) -> None:
@@ -104,6 +132,32 @@ def remove_pid_file(path: str) -> None:
         if int(f.read().strip()) != os.getpid():
             return
         os.unlink(path)
+
+
+def serves_pid_file(pid: int, pid_file: os.stat_result) -> bool:
+    """Whether process ``pid`` holds the pid file ``pid_file`` (its stat) open, as the server
+    that wrote it does: the proof that a pid read from the file is still that server and not
+    a process that got the number later. Same user only (/proc/PID/fd is private)."""
+    fd_dir = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            st = os.stat(f"{fd_dir}/{fd}")  # follows the link to the open file itself
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (pid_file.st_dev, pid_file.st_ino):
+            return True
+    return False
+
+
+def _name_process() -> None:
+    """Show up as ``ptymux: server`` in ps -e and top, whichever way we were started.
+    Cosmetic: /proc/self/comm may be read-only in a sandbox."""
+    with contextlib.suppress(OSError), open("/proc/self/comm", "wb") as f:
+        f.write(PROCESS_NAME)
 
 
 async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | None,
@@ -123,11 +177,117 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
     if ready_fd >= 0:
         os.write(ready_fd, b"ok")
         os.close(ready_fd)
+    _collect_later()
     log.info("server %s listening on %s", os.getpid(), path)
     await server.run()
 
 
+def _import_asyncio() -> ModuleType:
+    """``import asyncio``, without the ``ssl`` it imports for TLS transports the server
+    never opens (~3 ms of a cold start): asyncio then sees ``ssl`` as a Python built
+    without OpenSSL would show it, which it supports. Anything imported later gets the real
+    ``ssl``."""
+    import sys
+
+    if "ssl" in sys.modules or "asyncio" in sys.modules:
+        import asyncio
+
+        return asyncio
+    sys.modules["ssl"] = None  # type: ignore[assignment]  # (import ssl: ImportError)
+    try:
+        import asyncio
+    finally:
+        if sys.modules.get("ssl", False) is None:
+            del sys.modules["ssl"]
+    return asyncio
+
+
+def _collect_later() -> None:
+    """Start-up is over: what it allocated (modules, classes, the client's heap in a forked
+    daemon) leaves the collector's view for good (``gc.freeze``), and collection resumes
+    for the objects of the server's life."""
+    import gc
+
+    gc.freeze()
+    gc.enable()
+
+
+def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_file: str | None,
+               stay: bool, ready: int) -> int:
+    """Be the server, in this (already detached) process, until it exits; the exit status.
+
+    Errors before the socket listens go to the ready pipe as one line (to the log if nobody
+    waits on a pipe: ``--foreground``)."""
+    try:
+        os.chdir("/")
+        _redirect_stdio(log_path)
+        from ptymux.server import logfile
+
+        limiter = logfile.install(log_path)
+        sock = bind_socket(socket_path)
+    except (OSError, AlreadyRunning, PathError) as e:
+        if ready >= 0:
+            os.write(ready, f"can't start server: {e}".encode())
+        else:  # foreground: nobody waits on a pipe; the log (our stderr) says it
+            log.error("can't start server: %s", e)
+        return 1
+    _name_process()
+    import gc
+
+    gc.disable()  # until it listens: what start-up allocates lives as long as the server
+    asyncio = _import_asyncio()
+    try:
+        asyncio.run(_serve(sock, socket_path, ready, pid_file, status_file, stay))
+    except Exception:
+        log.exception("server crashed")
+        return 1
+    finally:
+        if pid_file:
+            remove_pid_file(pid_file)
+        limiter.flush()
+    log.info("server exited")
+    return 0
+
+
+def _close_fds(keep: int) -> None:
+    """Close every fd above 2 but ``keep``: those open (/proc/self/fd), as subprocess does,
+    rather than every number up to a limit that may be in the millions."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+        return
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):  # (the listing's own fd, closed already)
+                os.close(fd)
+
+
+def reset_signals() -> None:
+    """Signals as a fresh interpreter started with default dispositions has them: nothing
+    blocked, every disposition the default but Python's own (SIGINT raises
+    KeyboardInterrupt, SIGPIPE and SIGXFSZ ignored), no wake-up fd. Whatever the caller
+    blocked or ignored (``nohup``'s SIGHUP, a shell's SIGINT for a background job) is not the
+    daemon's: its sessions' programs would inherit it, and a program ignoring SIGHUP outlives
+    kill-session's hangup."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    with contextlib.suppress(ValueError, OSError):
+        signal.set_wakeup_fd(-1)
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGINT):
+            ignored = sig in (signal.SIGPIPE, signal.SIGXFSZ)
+            with contextlib.suppress(OSError, ValueError):  # (signals libc keeps for itself)
+                signal.signal(sig, signal.SIG_IGN if ignored else signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: list[str]) -> int:
+    """``python -m ptymux.server``: the fresh-interpreter start (see the module's doc)."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="ptymux-server")
     parser.add_argument("--socket", required=True)
     parser.add_argument("--log", required=True)
@@ -137,29 +297,94 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--foreground", action="store_true")
     parser.add_argument("--stay", action="store_true")  # keep running with no sessions
     args = parser.parse_args(argv)
-    ready = args.ready_fd
+    reset_signals()
     if not args.foreground and os.fork():
         os._exit(0)  # the starter waits for this one; the daemon lives on, nobody's child
+    return run_daemon(args.socket, args.log, args.pid_file, args.status_file, args.stay,
+                      args.ready_fd)
+
+
+# --- forked from the client ----------------------------------------------------------------
+
+
+def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str,
+                stay: bool, ready_fd: int) -> None:
+    """Fork the daemon out of this process (the ``ptymux`` command that found no server).
+
+    Returns, in the caller, once the intermediate child has forked the daemon and exited
+    (reaped here: no zombie is left); the caller then reads ``ready_fd``'s other end as it
+    would for ``python -m ptymux.server``. The children never return here: whatever happens
+    in them ends in ``os._exit``, so the caller's code after this call, its ``finally``
+    blocks and its atexit handlers run in the caller only. Only for a single-threaded caller
+    that is the ptymux command itself (the client's ``_may_fork``): a fork keeps only the
+    calling thread, and the daemon inherits the whole heap.
+    """
+    import gc
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):  # else the children hold (and might write)
+        with contextlib.suppress(Exception):  # a copy of the caller's unwritten output
+            stream.flush()
+    # Python's recipe for a fork without exec: the heap so far leaves the collector's view,
+    # in both processes. Neither then writes to every object's GC header (which would copy
+    # each shared page), a cycle of the caller's is never collected in the daemon (whose
+    # finalizer could close an fd number that is by then the daemon's), and the caller's
+    # exit skips collecting it (~6 ms).
+    gc.freeze()
+    pid = os.fork()
+    if pid:
+        with contextlib.suppress(ChildProcessError):  # (SIGCHLD ignored: reaped already)
+            os.waitpid(pid, 0)
+        return
+    code = 1
+    daemon = False
     try:
-        os.chdir("/")
-        _redirect_stdio(args.log)
-        limiter = logfile.install(args.log)
-        sock = bind_socket(args.socket)
-    except (OSError, AlreadyRunning, PathError) as e:
-        if ready >= 0:
-            os.write(ready, f"can't start server: {e}".encode())
-        else:  # foreground: nobody waits on a pipe; the log (our stderr) says it
-            log.error("can't start server: %s", e)
-        return 1
-    try:
-        asyncio.run(_serve(sock, args.socket, ready, args.pid_file, args.status_file,
-                           args.stay))
-    except Exception:
-        log.exception("server crashed")
-        return 1
+        ready_fd = _detach(ready_fd)
+        if os.fork():
+            code = 0  # the intermediate: its exit makes the daemon nobody's child
+        else:
+            daemon = True
+            code = run_daemon(socket_path, log_path, pid_file, status_file, stay, ready_fd)
+    except BaseException as e:  # (a KeyboardInterrupt too)
+        with contextlib.suppress(Exception):
+            if daemon:  # as an interpreter dies of it: the traceback on stderr (the log),
+                import traceback  # and the client hears that the server died starting
+
+                traceback.print_exc()
+            else:  # detaching failed: said once, on the pipe
+                os.write(ready_fd, f"can't start server: {e}".encode())
     finally:
-        if args.pid_file:
-            remove_pid_file(args.pid_file)
-        limiter.flush()
-    log.info("server exited")
-    return 0
+        with contextlib.suppress(Exception):  # the daemon's own last words (a warning)
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _detach(ready_fd: int) -> int:
+    """In the forked child: leave the caller behind as a freshly started daemon would not
+    have it. Returns the ready pipe's fd (moved above stdio if it was 0-2).
+
+    - a new session: no controlling terminal, not in the caller's process group (its
+      Ctrl-C and hangup are not ours);
+    - stdio on /dev/null and every other fd closed (the caller's terminal, its pipes: a
+      ``$(ptymux new -d ...)`` would otherwise wait for the daemon's end; the start lock,
+      whose flock would then outlive the start);
+    - signals as a fresh interpreter has them (``reset_signals``);
+    - no relative ``sys.path`` entry and no script directory first (what ``-P`` gives the
+      exec'd server): once in ``/``, the caller's directory must not supply modules;
+    """
+    import fcntl
+    import sys
+
+    os.setsid()
+    if ready_fd <= 2:
+        ready_fd = fcntl.fcntl(ready_fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        if fd != null:
+            os.dup2(null, fd)
+    _close_fds(keep=ready_fd)
+    reset_signals()
+    if not sys.flags.safe_path and sys.path:
+        del sys.path[0]  # the script's directory, or the caller's: what -P leaves out
+    sys.path[:] = [entry for entry in sys.path if os.path.isabs(entry)]
+    return ready_fd
