@@ -24,6 +24,17 @@ can be. Notes (see ``docs/performance.md``, "Native emulator candidates"):
   a pending wrap saved by DECSC. ``resize`` reflows the main screen (libghostty-vt always
   does), where xterm and the ``vt`` model cut rows.
 * ``capture(join=True)`` uses Ghostty's unwrap (copy semantics: soft-wrapped rows joined).
+* ``history_total``: libghostty-vt counts no lines, so the model keeps a tracked grid ref (a
+  pin that follows its cell) on the newest row of the main screen's history: rows after it
+  are new. Pins do not survive history pruned past them, so ``feed`` writes at most about
+  a history's worth of line feeds (and possible autowraps) between two looks, and looks
+  before and after ``CSI 3 J``, which empties the history. Should a pin still be lost
+  (escape sequences that scroll thousands of rows at once, a narrow screen, rows written
+  before an ``ESC c`` in the same write), every row the history holds is counted new: the
+  counter is then short, ``scrollback`` still right. Each value ``history_total`` returns
+  is pinned too (the newest history row then), so that ``scrollback(since=that value)``
+  counts the rows after that pin: exact across a resize that reflows the history, where
+  a count of rows is not.
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ from typing import Any
 
 from ptymux import __version__
 from ptymux.term.model import ScreenModel
+from ptymux.term.scrollback import lines_to_bytes
+from ptymux.term.skip import Columns, LineRule, segment_wraps
 
 _ALT_MODES = (1049, 1047, 47)
 _CONTINUATION_MAX = 1 << 16
@@ -77,6 +90,12 @@ _DEC_TABLE = str.maketrans(_DEC_LINES)
 _SHAPES = {(0, True): 5, (0, False): 6, (1, True): 1, (1, False): 2, (2, True): 3,
            (2, False): 4}
 _C0 = "".join(map(chr, range(0x20))) + "\x7f"
+# What empties the history (ED 3): the rows before it must be counted before it. (Not RIS,
+# ESC c: too slow a search for every write, and rare; see the module's notes.)
+_CLEARS = re.compile(rb"\x1b\[\??0*3J")
+_HTS = re.compile(r"\x1b\[(\d+)G\x1bH")  # a tab stop, as the formatter lists them
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+_MAX_MARKS = 64  # pins kept for values history_total returned (the server keeps 64 marks)
 
 
 def _palette(m: re.Match[str]) -> str:
@@ -105,6 +124,56 @@ def _tidy(text: str, merge: bool = True) -> str:
 
 def _dec_lines(text: str) -> str:
     return _DEC_RUN.sub(lambda m: "\x1b(0" + m.group(0).translate(_DEC_TABLE) + "\x1b(B", text)
+
+
+def _rows_bound(data: bytes, end: int, cols: int) -> int:
+    """The most rows writing ``data[:end]`` can scroll (line feeds, VT, FF, autowraps; not
+    escape sequences that scroll): an autowrap takes a row's worth of cells, a byte each at
+    least, and one may be pending already."""
+    feeds = data.count(b"\n", 0, end)
+    if b"\x0b" in data or b"\x0c" in data:
+        feeds += data.count(b"\x0b", 0, end) + data.count(b"\x0c", 0, end)
+    return feeds + (end - feeds) // max(cols - 1, 1) + 1
+
+
+def _ed3_spans(data: bytes) -> list[tuple[int, int]]:
+    """Where ``data`` has a ``CSI 3 J``: found from its J bytes by memchr (a search for "3J"
+    runs at a fifth of the speed), unless there are many."""
+    found: list[tuple[int, int]] = []
+    at = data.find(b"J")
+    for _ in range(64):
+        if at < 0:
+            return found
+        if data[at - 1 : at] == b"3":
+            esc = data.rfind(b"\x1b", max(0, at - 16), at)
+            if esc >= 0 and _CLEARS.fullmatch(data, esc, at + 1):
+                found.append((esc, at + 1))
+        at = data.find(b"J", at + 1)
+    return [m.span() for m in _CLEARS.finditer(data)] if b"3J" in data else []
+
+
+def _trim(line: str) -> str:
+    """``line`` (the formatter's, no reset at its end) without its trailing blanks of the
+    default style (the formatter keeps spaces a program wrote)."""
+    if not line.endswith(" "):
+        return line
+    at = line.rfind("\x1b[")
+    if at < 0:
+        return line.rstrip(" ")
+    m = _SGR_ONE.match(line, at)
+    if m is None or m.group(1) not in ("", "0"):
+        return line  # (blanks in a colour: they show)
+    tail = line[m.end() :].rstrip(" ")
+    return line[: m.end()] + tail if tail else line[:at]
+
+
+def _free_terminal(free_ref: Any, free: Any, tracked: list[Any], terminal: Any) -> None:
+    """Tracked grid refs live in the terminal's page list: they go first. (The C functions
+    come resolved: a finalizer may run inside cffi, where looking one up deadlocks.)"""
+    for ref in tracked:
+        free_ref(ref)
+    tracked.clear()
+    free(terminal)
 
 
 @functools.cache
@@ -219,6 +288,33 @@ class GhosttyModel(ScreenModel):
         self._acs = False  # DEC line drawing was designated at some point
         self._tail = b""  # a CSI ? 6 n cut short at the end of the last feed, so far
         self._render: Any = None  # a render state, made on the first redraw
+        # history_total (see the module's notes): the count, the pin on the newest history
+        # row of the main screen (when it had one), how many rows after the pin are counted
+        # already, an upper bound of the rows written since the last look, and the pins of
+        # values history_total returned.
+        self._track: Any = union_fn(
+            "ghostty_terminal_grid_ref_track",
+            "GhosttyResult(*)(GhosttyTerminal, GhosttyPointS, GhosttyTrackedGridRef*)",
+        )
+        self._track_set: Any = union_fn(
+            "ghostty_tracked_grid_ref_set",
+            "GhosttyResult(*)(GhosttyTrackedGridRef, GhosttyTerminal, GhosttyPointS)",
+        )
+        self._total = 0
+        self._anchor: Any = None
+        self._seen = 0
+        self._unobserved = 0
+        # Rows that may enter the history between two looks: a full history's worth, within
+        # what libghostty-vt keeps once it prunes (about 2.7 times the limit at 80 columns,
+        # less on narrow screens, where the bound below is loose by as much).
+        self._window = max(64, self.history_limit)
+        self._marks: dict[int, tuple[Any, int]] = {}  # value -> (pin or None, _clears)
+        self._clears = 0  # CSI 3 J seen: they move pins out of the history
+        self._tracked: list[Any] = []  # every tracked ref made, freed with the terminal
+        free = getattr(self.term, "_free", None)
+        if isinstance(free, weakref.finalize) and free.detach() is not None:
+            weakref.finalize(self, _free_terminal, lib.ghostty_tracked_grid_ref_free,
+                             lib.ghostty_terminal_free, self._tracked, self._handle)
         self._setup()
 
     def _setup(self) -> None:
@@ -443,9 +539,46 @@ class GhosttyModel(ScreenModel):
 
     def feed(self, data: bytes) -> None:
         try:
-            self._feed(data if type(data) is bytes else bytes(data))
+            data = data if type(data) is bytes else bytes(data)
+            if not self.history_limit:
+                self._feed(data)
+                return
+            if b"J" in data:
+                done = 0
+                for start, end in _ed3_spans(data):
+                    self._feed_counted(data[done:start])
+                    self._observe()
+                    self._feed(data[start:end])
+                    self._clears += 1
+                    self._observe()
+                    done = end
+                data = data[done:]
+            self._feed_counted(data)
         except Exception:
             self.errors += 1
+
+    def _feed_counted(self, data: bytes) -> None:
+        """Write ``data`` so that no more rows than ``_window`` enter the history between
+        two looks (``_observe``): the pin on the newest history row must not be pruned."""
+        if self._unobserved + len(data) < self._window:  # (a row takes a byte at least)
+            self._feed(data)
+            self._unobserved += len(data) + 1
+            return
+        while data:
+            bound = _rows_bound(data, len(data), self.cols)
+            if self._unobserved + bound > self._window:
+                self._observe(exact=False)
+            if bound <= self._window:
+                self._feed(data)
+                self._unobserved += bound
+                return
+            end = len(data)
+            while end > 1 and _rows_bound(data, end, self.cols) > self._window:
+                end //= 2
+            end = data.rfind(b"\n", 0, end) + 1 or end
+            self._feed(data[:end])
+            self._unobserved += _rows_bound(data, end, self.cols)
+            data = data[end:]
 
     def _feed(self, data: bytes) -> None:
         if self._tail:
@@ -491,17 +624,218 @@ class GhosttyModel(ScreenModel):
 
     def _may_skip(self) -> bool:
         try:
-            return self._region() is None
+            return self._region() is None and bool(self._get("vt_ground", "bool"))
         except Exception:
             self.errors += 1
             return False
 
+    def _line_rule(self) -> LineRule | None:
+        if not self.history_limit or self.alternate_screen:
+            return None
+        stops = sorted(int(n) - 1 for n in _HTS.findall(self._format((0, 0), full=True)))
+        edges = [0, *stops, self.cols - 1]
+        gap = max(b - a for a, b in zip(edges, edges[1:], strict=False)) if stops else self.cols
+        columns = (self.cols, self._ansi_mode(20), stops)
+        return LineRule(self.cols, self._mode(7), max(gap, 1),
+                        functools.partial(self._wraps, columns))
+
+    @staticmethod
+    def _wraps(columns: tuple[int, bool, list[int]], text: str) -> int | None:
+        """Autowraps as xterm and the vt model make them (libghostty-vt moves the same for
+        ASCII, TAB, BS and LF); its character widths are its own: non-ASCII is not told."""
+        return segment_wraps(text, Columns(*columns), None)
+
+    def _skipped(self, lines: int) -> None:
+        self._observe()
+        self._total += lines
+
+    def _ansi_mode(self, n: int) -> bool:
+        c = self._ffi.new("GhosttyTerminalModeConfig*")
+        c.mode = (n & 0x7FFF) | (1 << 15)  # (ghostty_mode_new's packing: ANSI)
+        self._lib.ghostty_terminal_get(self._handle, self._lib.GHOSTTY_TERMINAL_DATA_MODE, c)
+        return bool(c.value)
+
     def resize(self, cols: int, rows: int) -> None:
         try:
+            if self.history_limit:
+                self._observe()
             self.term.resize(cols, rows)
             self.cols, self.rows = self.term.size
+            if self.history_limit:
+                self._observe()  # rows the resize pushed into the history
         except Exception:
             self.errors += 1
+
+    # --- history_total and scrollback ----------------------------------------------------
+
+    def _pin(self, y: int, ref: Any = None) -> Any:
+        """A tracked ref on the last cell of row ``y`` (screen coordinates) of the active
+        screen: ``ref`` moved there, or a new one."""
+        ffi, lib = self._ffi, self._lib
+        pt = ffi.new("GhosttyPointS*")
+        pt.tag = lib.GHOSTTY_POINT_TAG_SCREEN
+        pt.value.x, pt.value.y = self.cols - 1, y
+        if ref is not None:
+            if self._track_set(ref, self._handle, pt[0]):
+                raise ValueError(f"cannot pin row {y}")
+            return ref
+        out = ffi.new("GhosttyTrackedGridRef*")
+        if self._track(self._handle, pt[0], out):
+            raise ValueError(f"cannot pin row {y}")
+        self._tracked.append(out[0])
+        return out[0]
+
+    def _unpin(self, ref: Any) -> None:
+        self._tracked.remove(ref)
+        self._lib.ghostty_tracked_grid_ref_free(ref)
+
+    def _rows_after(self, ref: Any, held: int) -> int:
+        """Rows of the main screen's history (``held`` rows) after the pin ``ref``; all of
+        them when the pin left the history (pruned, cleared)."""
+        lib = self._lib
+        if not lib.ghostty_tracked_grid_ref_has_value(ref):
+            return held
+        at = self._ffi.new("GhosttyPointCoordinate*")
+        if lib.ghostty_tracked_grid_ref_point(ref, lib.GHOSTTY_POINT_TAG_SCREEN, at):
+            return held
+        return held - 1 - at.y if at.y < held else held
+
+    def _main_history(self) -> int | None:
+        """How many rows the main screen's history holds (through a scratch copy when the
+        alternate screen is active), or None when that cannot be told."""
+        if not self._get("active_screen", "GhosttyTerminalScreen"):
+            return int(self._get("scrollback_rows", "size_t"))
+        clone = self._clone()
+        if clone is None:
+            return None
+        try:
+            self._write(f"\x1b[?{self._alt_mode()}l".encode(), clone)
+            return int(self._get("scrollback_rows", "size_t", clone))
+        finally:
+            self._lib.ghostty_terminal_free(clone)
+
+    def _observe(self, exact: bool = True) -> None:
+        """Count the rows that entered the main screen's history since the last look, and
+        pin its newest row. On the alternate screen the main screen does not change; a look
+        there (``exact``) goes through a scratch copy and cannot pin."""
+        self._unobserved = 0
+        if not self.history_limit:
+            return
+        main = not self._get("active_screen", "GhosttyTerminalScreen")
+        if not main and not exact:
+            return
+        held = self._main_history()
+        if held is None:
+            return
+        after = held if self._anchor is None else self._rows_after(self._anchor, held)
+        self._total += max(after - self._seen, 0)
+        self._seen = after
+        if main:
+            self._seen = 0
+            if held:
+                self._anchor = self._pin(held - 1, self._anchor)
+            elif self._anchor is not None:
+                self._unpin(self._anchor)
+                self._anchor = None
+
+    @property
+    def history_total(self) -> int:
+        try:
+            self._observe()
+            self._mark(self._total)
+        except Exception:
+            self.errors += 1
+        return self._total
+
+    def _mark(self, total: int) -> None:
+        """Pin the newest history row as the place ``total`` stands for (None: the history
+        is empty, every later row is new), for ``scrollback(since=total)``; with the count
+        of clears so far."""
+        if not self.history_limit or total in self._marks:
+            return
+        if self._get("active_screen", "GhosttyTerminalScreen"):
+            return  # (the main screen cannot be pinned from here: counts will do)
+        held = int(self._get("scrollback_rows", "size_t"))
+        self._marks[total] = (self._pin(held - 1) if held else None, self._clears)
+        while len(self._marks) > _MAX_MARKS:
+            old, _ = self._marks.pop(next(iter(self._marks)))
+            if old is not None:
+                self._unpin(old)
+
+    def scrollback(self, since: int | None, limit: int) -> bytes:
+        """Rows as libghostty-vt holds them (it reflows its history on resize): each is
+        one terminal row at the current width."""
+        if limit <= 0 or not self.history_limit:
+            return b""
+        self._observe()
+        alt = self._alt_mode()
+        handle = clone = None
+        if alt:
+            clone = handle = self._clone()
+            if clone is None:
+                return b""
+            self._write(f"\x1b[?{alt}l".encode(), clone)
+        try:
+            held = int(self._get("scrollback_rows", "size_t", handle))
+            if since is None:
+                count = held
+            elif since in self._marks:
+                ref, clears = self._marks[since]
+                # (A clear since then moved the pin: every row left is newer.)
+                fresh = ref is None or clears != self._clears
+                count = held if fresh else self._rows_after(ref, held)
+            else:
+                count = self._total - since
+            count = max(0, min(count, held, self.history_limit, limit))
+            if not count:
+                return b""
+            return lines_to_bytes(self._rows(held - count, held + self.rows - 1, handle),
+                                  self.cols)
+        finally:
+            if clone is not None:
+                self._lib.ghostty_terminal_free(clone)
+
+    def _rows(self, first: int, last: int, handle: Any) -> list[tuple[str, int, bool]]:
+        """Rows ``first``..``last`` (screen coordinates) with their SGR, their width, and
+        whether they soft-wrap (all their cells then, so that the next row continues at the
+        last column; else trailing default blanks trimmed). One formatter call for all: it
+        ends each row's style and starts the next afresh, and drops trailing blank rows."""
+        from ptymux.term.vt import wcwidth
+
+        text = self._format((first, last), tag="screen", handle=handle).split("\r\n")
+        wraps = self._row_wraps(first, last - 1, handle) + [False]
+        rows = []
+        for i, wrapped in enumerate(wraps):
+            line = text[i] if i < len(text) else ""
+            while line.endswith("\x1b[0m"):
+                line = line[:-4]
+            if not wrapped:
+                line = _trim(line)
+            plain = _ESCAPES.sub("", line) if "\x1b" in line else line
+            if plain != line:
+                line = _tidy(line) + "\x1b[0m"
+            width = len(plain) if plain.isascii() else sum(max(wcwidth(c), 0) for c in plain)
+            rows.append((line, width, wrapped))
+        return rows
+
+    def _row_wraps(self, first: int, last: int, handle: Any) -> list[bool]:
+        """Whether each of rows ``first``..``last`` soft-wraps (``_wrapped`` for many:
+        the C structs made once)."""
+        ffi, lib = self._ffi, self._lib
+        handle = self._handle if handle is None else handle
+        pt = ffi.new("GhosttyPointS*")
+        pt.tag = lib.GHOSTTY_POINT_TAG_SCREEN
+        ref = self._init_sized("GhosttyGridRef")
+        row = ffi.new("GhosttyRow*")
+        out = ffi.new("bool*")
+        wraps = []
+        for y in range(first, last + 1):
+            pt.value.x, pt.value.y = 0, y
+            out[0] = False
+            if not self._grid_ref(handle, pt[0], ref) and not lib.ghostty_grid_ref_row(ref, row):
+                lib.ghostty_row_get(row[0], lib.GHOSTTY_ROW_DATA_WRAP, out)
+            wraps.append(bool(out[0]))
+        return wraps
 
     def cursor(self) -> tuple[int, int]:
         return int(self._get("cursor_x", "uint16_t")), int(self._get("cursor_y", "uint16_t"))
@@ -662,11 +996,11 @@ class GhosttyModel(ScreenModel):
         count = last - first + 1
         return (rows + [""] * count)[:count]
 
-    def _wrapped(self, y: int) -> bool:
+    def _wrapped(self, y: int, handle: Any = None) -> bool:
         """Whether row ``y`` (screen coordinates) soft-wraps into the next."""
         try:
             row = self._ffi.new("GhosttyRow*")
-            ref = self._ref(self._handle, 0, y, "screen")
+            ref = self._ref(self._handle if handle is None else handle, 0, y, "screen")
             if self._lib.ghostty_grid_ref_row(ref, row):
                 return False
             out = self._ffi.new("bool*")

@@ -19,7 +19,8 @@ BLOCK = 128
 
 
 class History:
-    """A bounded sequence of lines with deque-like ``append`` and indexed reads."""
+    """A bounded sequence of lines with deque-like ``append`` and indexed reads, and a count
+    of every line ever appended (``total``)."""
 
     def __init__(self, maxlen: int) -> None:
         self.maxlen = max(maxlen, 1)
@@ -28,9 +29,26 @@ class History:
         self._skip = 0  # lines of the first block already dropped
         self._tail: list[Any] = []  # the newest lines, fewer than BLOCK
         self._cache: tuple[int, list[Any]] = (-1, [])
+        # Lines counted by ``total`` that no block number accounts for: see ``total``.
+        self._uncounted = 0
 
     def __len__(self) -> int:
         return len(self._blocks) * BLOCK - self._skip + len(self._tail)
+
+    @property
+    def total(self) -> int:
+        """How many lines were ever appended (or ``add_total``-ed), also those since dropped
+        or cleared. Derived from the block numbering rather than counted in ``append``, so
+        that the flood path pays nothing for it: the lines that went into blocks are
+        ``_first_block + len(_blocks)`` blocks (the numbering goes on past dropped and
+        cleared blocks), the tail holds the rest; only lines dropped from the tail without
+        ever being in a block (a history shorter than a block, a clear) are counted apart."""
+        return (self._first_block + len(self._blocks)) * BLOCK + len(self._tail) + self._uncounted
+
+    def add_total(self, count: int) -> None:
+        """Count ``count`` lines that went through the history without being stored: lines
+        a model skipped (``ScreenModel.skip``) knowing they would be dropped anyway."""
+        self._uncounted += count
 
     def append(self, line: Any) -> None:
         self._tail.append(line)
@@ -44,6 +62,7 @@ class History:
     def _drop(self, count: int) -> None:
         if not self._blocks:
             del self._tail[:count]
+            self._uncounted += count
             return
         self._skip += count
         while self._skip >= BLOCK and self._blocks:
@@ -52,11 +71,13 @@ class History:
             self._skip -= BLOCK
         if not self._blocks and self._skip:
             del self._tail[: self._skip]
+            self._uncounted += self._skip
             self._skip = 0
 
     def clear(self) -> None:
         self._first_block += len(self._blocks)
         self._blocks.clear()
+        self._uncounted += len(self._tail)
         self._tail = []
         self._skip = 0
 

@@ -9,6 +9,10 @@ it is known only inside ``ptymux.term``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ptymux.term.skip import LineRule
 
 
 class ScreenModel(ABC):
@@ -25,11 +29,14 @@ class ScreenModel(ABC):
     def skip(self, data: bytes | bytearray) -> int:
         """Consume a prefix of a large ``data`` backlog cheaply, when its lines would scroll
         out of the history anyway (see ``skip.py``); return how many bytes were consumed.
-        The caller feeds the rest. The result equals feeding the consumed bytes."""
-        from ptymux.term.skip import plan_skip
+        The caller feeds the rest. The result equals feeding the consumed bytes, also for
+        ``history_total``: the skipped lines went through the history."""
+        from ptymux.term.skip import carry_pen, count_lines, plan_skip
 
-        first = data.find(b"\n") + 1
-        if not first or first == len(data):
+        # The first line is fed as usual, up to a CR LF: the skipped part then starts in
+        # column 0 with no wrap pending, as it would (count_lines relies on it).
+        first = data.find(b"\r\n") + 2
+        if first < 2 or first == len(data):
             return 0
         # Rows the model holds plus rows a cut can leave half overwritten, plus a margin.
         plan = plan_skip(data, first, self.history_limit + 2 * self.rows + 1)
@@ -39,12 +46,31 @@ class ScreenModel(ABC):
         if not self._may_skip():
             return first
         cut, pen = plan
+        rule = self._line_rule()
+        if rule is not None:
+            end, lines = count_lines(data, first, cut, rule)
+            if end < cut:  # a line it could not count: skip less
+                if end <= first:
+                    return first
+                cut, pen = end, carry_pen(data, first, end)
+            self._skipped(lines)
         self.feed(pen)
         return cut
 
     def _may_skip(self) -> bool:
-        """Whether lines scroll the whole screen (no scroll region): skipping needs that."""
+        """Whether lines scroll the whole screen (no scroll region) and the parser is not
+        inside a sequence: skipping needs that."""
         return False
+
+    def _line_rule(self) -> LineRule | None:
+        """How to count the lines a skipped part scrolls into the history (``skip.py``), or
+        None when they do not go there (alternate screen, no history)."""
+        return None
+
+    def _skipped(self, lines: int) -> None:
+        """``lines`` lines were skipped on their way through the history: count them.
+        (Called only where ``_line_rule`` gave a rule.)"""
+        raise NotImplementedError
 
     @abstractmethod
     def resize(self, cols: int, rows: int) -> None:
@@ -69,6 +95,29 @@ class ScreenModel(ABC):
         """Rows as text (tmux ``capture-pane -p`` meanings: 0 is the top visible row,
         negative rows are history; ``escapes`` keeps SGR attributes; ``join`` joins wrapped
         rows)."""
+
+    @property
+    @abstractmethod
+    def history_total(self) -> int:
+        """How many lines have entered the main screen's history since the model was
+        created: only grows. Lines later dropped from the front of a full history, or
+        cleared (``CSI 3 J``), still count; rows a scroll region scrolls, the alternate
+        screen, and a model without history (``history_limit`` 0) add nothing. Rows a resize
+        pushes into the history count. The server keeps it per terminal at detach, so that
+        ``scrollback`` writes only what that terminal has not seen."""
+
+    @abstractmethod
+    def scrollback(self, since: int | None, limit: int) -> bytes:
+        """Bytes for the user's terminal, written just before ``redraw``, that put into its
+        own scrollback the history lines added after ``history_total`` was ``since`` (None:
+        all), at most the ``limit`` newest; b"" when ``limit`` <= 0 or nothing is new.
+
+        The terminal is assumed on its main screen, of the model's size. The bytes reset
+        attributes, go to the bottom row and write each of those history lines and then the
+        main screen's rows (also when the program is on the alternate screen), each
+        introduced by ``\\r\\n`` so that each scrolls the terminal one line up; every line
+        has its SGR and ends reset, trailing blanks trimmed, none wider than the terminal.
+        See ``scrollback.py``."""
 
     @property
     @abstractmethod

@@ -16,8 +16,11 @@ from typing import Any
 
 import pyte
 from pyte import graphics
+from wcwidth import wcwidth
 
 from ptymux.term.model import ScreenModel
+from ptymux.term.scrollback import lines_to_bytes, new_lines
+from ptymux.term.skip import Columns, LineRule, segment_wraps
 
 _FG_CODES = {name: code for code, name in {**graphics.FG_ANSI, **graphics.FG_AIXTERM}.items()}
 _BG_CODES = {name: code for code, name in {**graphics.BG_ANSI, **graphics.BG_AIXTERM}.items()}
@@ -73,6 +76,7 @@ class _SafeScreen(pyte.Screen):
         super().__init__(cols, rows)
         self.history: deque[dict[int, Any]] = deque(maxlen=max(history, 0) or None)
         self.history_limit = history
+        self.history_total = 0  # rows ever appended to ``history`` (ScreenModel.history_total)
         self.errors = 0
 
     def draw(self, data: str) -> None:
@@ -83,9 +87,26 @@ class _SafeScreen(pyte.Screen):
 
     def index(self) -> None:
         top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
-        if self.cursor.y == bottom and top == 0 and self.history_limit > 0:
+        # (Only a scroll of the whole screen: a terminal keeps no row a region scrolls.)
+        full = top == 0 and bottom == self.lines - 1
+        if self.cursor.y == bottom and full and self.history_limit > 0:
             self.history.append(dict(self.buffer[top]))
+            self.history_total += 1
         super().index()
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        # pyte drops the rows a smaller height cuts from the top; a terminal scrolls them
+        # into its history, and so does the vt model: keep (and count) them too.
+        if lines is not None and lines < self.lines and self.history_limit > 0:
+            for y in range(self.lines - lines):
+                self.history.append(dict(self.buffer[y]))
+                self.history_total += 1
+        super().resize(lines, columns)
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        super().erase_in_display(how, *args, **kwargs)
+        if how == 3:  # CSI 3 J: the scrollback too (a terminal's ``clear``)
+            self.history.clear()
 
     def set_title(self, param: str) -> None:
         super().set_title(param)
@@ -194,7 +215,62 @@ class PyteModel(ScreenModel):
         return "".join(out).encode("utf-8", "replace")
 
     def _may_skip(self) -> bool:
-        return self._screen.margins is None
+        return self._screen.margins is None and bool(self._stream._taking_plain_text)
+
+    def _line_rule(self) -> LineRule | None:
+        screen = self._screen
+        if self.history_limit <= 0:
+            return None
+        autowrap = pyte.modes.DECAWM in screen.mode
+        return LineRule(self.cols, autowrap, self.cols, self._wraps)
+
+    def _wraps(self, text: str) -> int | None:
+        """pyte's autowraps for ASCII without TAB (pyte's tab stops may lie past the
+        width after a resize, and its ``draw`` drops the rest of a run at some characters:
+        not worth following, this model is the baseline)."""
+        if "\t" in text:
+            return None
+        lnm = pyte.modes.LNM in self._screen.mode
+        return segment_wraps(text, Columns(self.cols, lnm, (), xterm=False), None)
+
+    def _skipped(self, lines: int) -> None:
+        self._screen.history_total += lines
+
+    @property
+    def history_total(self) -> int:
+        total: int = self._screen.history_total
+        return total
+
+    def scrollback(self, since: int | None, limit: int) -> bytes:
+        """History rows as pyte keeps them: cut to the current width (pyte has no wrap
+        flags, so there is no line to rejoin)."""
+        screen = self._screen
+        held = len(screen.history)
+        count = new_lines(screen.history_total, held, since, limit)
+        if not count:
+            return b""
+        history = list(screen.history)[held - count :]
+        rows = [self._scrollback_row(row) for row in history]
+        rows += [self._scrollback_row(screen.buffer[y]) for y in range(self.rows)]
+        return lines_to_bytes(rows, self.cols)
+
+    def _scrollback_row(self, row: dict[int, Any]) -> tuple[str, int, bool]:
+        cells = self._row_cells(row)
+        last = len(cells)
+        while last and cells[last - 1] == (" ", ""):
+            last -= 1
+        if last == self.cols and cells[-1][0] and wcwidth(cells[-1][0][0]) == 2:
+            cells[-1] = (" ", cells[-1][1])  # a wide character pyte put in the last column
+        parts: list[str] = []
+        pen = ""
+        for text, sgr in cells[:last]:
+            if sgr != pen:
+                parts.append(f"\x1b[0;{sgr}m" if sgr else "\x1b[0m")
+                pen = sgr
+            parts.append(text)
+        if pen:
+            parts.append("\x1b[0m")
+        return "".join(parts), last, False
 
     def leave(self) -> bytes:
         screen = self._screen

@@ -1,4 +1,4 @@
-"""Terminal state -> bytes: the full redraw, the detach sequence, and capture.
+"""Terminal state -> bytes: the full redraw, the detach sequence, capture and scrollback.
 
 ``redraw`` assumes nothing about the receiving terminal (it may have been left in another
 session's alternate screen, with a scroll region, odd modes...): it resets what matters,
@@ -10,6 +10,7 @@ the client's terminal knows them as wrapped too.
 
 from __future__ import annotations
 
+from ptymux.term.scrollback import lines_to_bytes, new_lines
 from ptymux.term.vt import (
     ACS,
     DEFAULT,
@@ -25,6 +26,7 @@ from ptymux.term.vt import (
     erase_pen,
     pen_escape,
     pen_sgr,
+    wcwidth,
 )
 
 _PREAMBLE = (
@@ -285,3 +287,79 @@ def capture(
     if acc:
         lines.append(acc.rstrip(" ") if not escapes else acc)
     return lines
+
+
+# ---------------------------------------------------------------------------------------
+# scrollback (see scrollback.py)
+
+
+def _width(text: str) -> int:
+    """Cells ``text`` (one history line's text) takes, as the model drew it."""
+    if text.isascii():
+        return len(text)
+    return sum(max(wcwidth(ch), 0) for ch in text)
+
+
+def _hist_rows(line: HistLine, cols: int) -> list[tuple[str, int, bool]]:
+    """One history line as (text with SGR, width, soft-wraps) rows of at most ``cols``
+    cells. A line from an older, wider screen is wrapped rather than cut: what the user
+    scrolls back to read is the text, and ``capture`` keeps all of it too; its rows are
+    joined as a soft wrap (a two-cell character that does not fit leaves a blank), so the
+    terminal still holds it as one line."""
+    text = _hist_text(line, True, False)
+    width = _width(line.text)
+    if width <= cols:
+        return [(text, width, line.wrapped)]
+    rows: list[tuple[str, int, bool]] = []
+    out: list[str] = []
+    used = 0
+    cur = DEFAULT
+    start = 0
+    spans = list(line.runs()) if line.spans else [(len(line.text), DEFAULT)]
+    for end, pen in spans:
+        for ch in line.text[start:end]:
+            w = max(wcwidth(ch), 0)
+            if used + w > cols:
+                if cur != DEFAULT:
+                    out.append("\x1b[0m")
+                    cur = DEFAULT
+                out.append(" " * (cols - used))
+                rows.append(("".join(out), cols, True))
+                out, used = [], 0
+            if pen != cur:
+                out.append(pen_escape(pen))
+                cur = pen
+            out.append(ch)
+            used += w
+        start = end
+    if cur != DEFAULT:
+        out.append("\x1b[0m")
+    rows.append(("".join(out), used, line.wrapped))
+    return rows
+
+
+def _main_row(row: Row, cols: int, wrapped: bool) -> tuple[str, int, bool]:
+    """A main screen row: all its cells when it soft-wraps (the next row continues at the
+    last column), else trimmed of trailing default blanks."""
+    if wrapped:
+        return _row_text(row, True, False), cols, True
+    end = cols
+    chars, pens = row.chars, row.pens
+    while end and chars[end - 1] == " " and pens[end - 1] == DEFAULT:
+        end -= 1
+    return _row_text(row, True, True), end, False
+
+
+def scrollback(t: Terminal, since: int | None, limit: int) -> bytes:
+    held = len(t.history) if t.history_limit else 0
+    total = t.history.total if t.history_limit else 0
+    count = new_lines(total, held, since, limit)
+    if not count:
+        return b""
+    rows: list[tuple[str, int, bool]] = []
+    for i in range(held - count, held):
+        rows += _hist_rows(t.history[i], t.cols)
+    last = len(t.main) - 1
+    for y, row in enumerate(t.main):
+        rows.append(_main_row(row, t.cols, row.wrapped and y < last))
+    return lines_to_bytes(rows, t.cols)

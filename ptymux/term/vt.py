@@ -2,7 +2,7 @@
 
 pyte's parser is a per-character generator and its ``Char`` cannot hold what a faithful
 redraw needs (dim, hidden, overline, the exact colour syntax), so this module has its own
-regex tokenizer and cell store; from pyte it takes the DEC special graphics table.
+regex tokenizer and cell store.
 
 Layout: a screen is a list of :class:`Row`; a row holds two parallel lists, the cell texts
 (``""`` for the right half of a wide character, base char plus combining marks otherwise)
@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
-from pyte import charsets as _pyte_charsets
 from wcwidth import wcwidth as _wcwidth
 
 from ptymux import __version__
@@ -362,10 +361,18 @@ def cell_is_wide(text: str) -> bool:
 # ---------------------------------------------------------------------------------------
 # Charsets
 
+# DEC special graphics (line drawing), for 0x5F..0x7E: xterm's table (pyte has the same; it
+# is written out here because importing pyte for it cost the server's start ~15 ms).
+_DEC_GRAPHICS = (
+    "\u00a0\u25c6\u2592\u2409\u240c\u240d\u240a\u00b0\u00b1\u2591\u240b\u2518"
+    "\u2510\u250c\u2514\u253c\u23ba\u23bb\u2500\u23bc\u23bd\u251c\u2524\u2534"
+    "\u252c\u2502\u2264\u2265\u03c0\u2260\u00a3\u00b7"
+)
+
+
 def _charset_map(code: str) -> dict[int, str] | None:
     if code == "0":
-        table = _pyte_charsets.VT100_MAP
-        return {i: table[i] for i in range(0x5F, 0x7F) if table[i] != chr(i)}
+        return {0x5F + i: ch for i, ch in enumerate(_DEC_GRAPHICS)}
     if code == "A":
         return {0x23: "\u00a3"}
     return None

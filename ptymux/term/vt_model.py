@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
+
 from ptymux.term import render
 from ptymux.term.model import ScreenModel
-from ptymux.term.vt import Terminal
+from ptymux.term.skip import Columns, LineRule, segment_wraps
+from ptymux.term.vt import Terminal, _run_res, wcwidth
 
 
 class VtModel(ScreenModel):
@@ -32,7 +36,30 @@ class VtModel(ScreenModel):
 
     def _may_skip(self) -> bool:
         t = self.term
-        return t.top == 0 and t.bottom == t.rows - 1
+        return t.top == 0 and t.bottom == t.rows - 1 and not t.unfinished_input()
+
+    def _line_rule(self) -> LineRule | None:
+        t = self.term
+        if t.in_alt or not t.history_limit:
+            return None
+        stops = sorted(t.tabs)
+        edges = [0, *stops, t.cols - 1]
+        gap = max(b - a for a, b in zip(edges, edges[1:], strict=False)) if stops else t.cols
+        return LineRule(t.cols, t.autowrap, max(gap, 1), partial(self._wraps, stops))
+
+    def _wraps(self, stops: list[int], text: str) -> int | None:
+        t = self.term
+        return segment_wraps(text, Columns(t.cols, t.lnm, stops), _vt_runs)
+
+    def _skipped(self, lines: int) -> None:
+        self.term.history.add_total(lines)
+
+    @property
+    def history_total(self) -> int:
+        return self.term.history.total if self.term.history_limit else 0
+
+    def scrollback(self, since: int | None, limit: int) -> bytes:
+        return render.scrollback(self.term, since, limit)
 
     def flush(self) -> None:
         """Give up waiting for the rest of an incomplete escape sequence."""
@@ -87,3 +114,25 @@ class VtModel(ScreenModel):
 
     def take_replies(self) -> bytes:
         return self.term.take_replies().encode("utf-8", "replace")
+
+
+def _vt_runs(text: str) -> Iterator[tuple[int, int]]:
+    """(cell width, count) runs of ``text`` as ``Terminal.draw`` takes it: runs of one- and
+    two-cell characters, and whatever else one by one (wcwidth: 0 joins the cell before,
+    < 0 is dropped)."""
+    narrow, wide = _run_res()
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = narrow.match(text, pos)
+        if m is not None:
+            yield 1, m.end() - pos
+            pos = m.end()
+            continue
+        m = wide.match(text, pos)
+        if m is not None:
+            yield 2, m.end() - pos
+            pos = m.end()
+            continue
+        yield wcwidth(text[pos]), 1
+        pos += 1

@@ -26,6 +26,9 @@ def test_history_matches_a_deque(maxlen: int, count: int, clear_at: int) -> None
         reference.append(line)
     assert len(history) == len(reference)
     assert list(history) == list(reference)
+    assert history.total == count  # (every line appended, also those dropped or cleared)
+    history.add_total(5)
+    assert history.total == count + 5
     if reference:
         assert history[-1] == reference[-1]
         assert history[0] == reference[0]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from vtstate import diff, snapshot
 
+from ptymux.term import ScreenModel, create_model
 from ptymux.term.pyte_model import PyteModel
-from ptymux.term.skip import plan_skip
+from ptymux.term.skip import count_lines, plan_skip
 from ptymux.term.vt_model import VtModel
 
 TEXT = st.text(alphabet="abc XYZ01\t\u3042\u00e9e\u0301", max_size=40)
@@ -52,6 +54,7 @@ def test_skip_equals_feeding_everything(
     assert diff(snapshot(full), snapshot(skipped)) == []
     assert full.capture(-history - 1, rows, escapes=True) == skipped.capture(
         -history - 1, rows, escapes=True)
+    assert skipped.history_total == full.history_total
 
 
 def test_a_plain_flood_is_mostly_skipped() -> None:
@@ -84,3 +87,76 @@ def test_pen_crosses_the_cut() -> None:
     reference.feed(b"x\r\n" + flood)
     assert _feed_with_skip(model, b"x\r\n" + flood) > 0
     assert diff(snapshot(reference), snapshot(model)) == []
+
+
+# -- the lines a skipped part scrolls (history_total stays exact) ------------------------
+
+def _models() -> list[str]:
+    from ptymux.term.ghostty_model import available
+
+    return ["vt", "pyte"] + (["ghostty"] if available() else [])
+
+
+MODELS = _models()
+
+# Text that wraps (long runs, wide and combining characters, TAB, BS), as the skippable part
+# may hold it, with bare CRs and LFs, SGR, and now and then a byte that is not UTF-8.
+PIECE = st.one_of(
+    st.text(alphabet="abcdefgh XYZ", min_size=1, max_size=90),
+    st.text(alphabet="ab\t\b\x07\u3042\u00e9e\u0301\U0001f600|", max_size=30),
+    st.sampled_from(["\r\n", "\r\n", "\n", "\r", "\x1b[1;31m", "\x1b[0m", "\x1b[38;5;208m"]),
+).map(str.encode) | st.sampled_from([b"\xe6", b"\x97", b"\xff", "\u2500".encode() * 50])
+SETUP = st.sampled_from([b"", b"\x1b[?7l", b"\x1b[20h", b"\x1b[3g\x1b[5G\x1bH\x1b[1G",
+                         b"\x1b[3g\x1b[1G"])
+
+
+def _one_row(kind: str, cols: int) -> ScreenModel:
+    """A model one row high: every line feed and autowrap scrolls a row into its history."""
+    return create_model(cols, 1, 10, kind)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(PIECE, max_size=40), cols=st.integers(2, 30), setup=SETUP,
+       kind=st.sampled_from(MODELS))
+def test_counted_lines_are_the_lines_feeding_scrolls(
+    pieces: list[bytes], cols: int, setup: bytes, kind: str
+) -> None:
+    data = b"".join(pieces) + b"\r\n"  # (a skipped part ends so: no character cut short)
+    model = _one_row(kind, cols)
+    model.feed(setup)
+    before = model.history_total
+    rule = model._line_rule()
+    assert rule is not None
+    end, lines = count_lines(data, 0, len(data), rule)
+    if end < len(data):
+        event("stopped short")
+        assert end == 0 or data[end - 2 : end] == b"\r\n"
+    model.feed(data[:end])
+    assert model.history_total - before == lines
+
+
+@pytest.mark.parametrize("kind", MODELS)
+@pytest.mark.parametrize("line", [
+    b"short line",
+    b"x" * 100,  # wraps
+    "\u65e5\u672c\u8a9e" .encode() * 15,  # wide characters, wrapping
+    b"\x1b[1;31mred\x1b[0m " * 12,  # SGR, longer than the width in bytes only
+    b"col\tumns\tand\ttabs\t" * 6,
+])
+def test_skip_counts_the_skipped_lines(kind: str, line: bytes) -> None:
+    flood = b"".join(line + b" %d\r\n" % i for i in range(3000))
+    full = create_model(40, 10, 50, kind)
+    full.feed(b"x\r\n" + flood)
+    skipped = create_model(40, 10, 50, kind)
+    consumed = skipped.skip(b"x\r\n" + flood)
+    skipped.feed((b"x\r\n" + flood)[consumed:])
+    assert skipped.capture(-50, 9) == full.capture(-50, 9)
+    assert skipped.history_total == full.history_total
+    if kind == "vt" or line.isascii() and (kind == "ghostty" or b"\t" not in line):
+        assert consumed > len(flood) // 2  # (else the part it cannot count is fed)
+
+
+def test_c1_controls_in_utf8_end_the_skippable_part() -> None:
+    flood = b"".join(b"line %d\r\n" % i for i in range(3000))
+    nel = "\u0085".encode()
+    assert plan_skip(b"x\r\n" + flood[:100] + nel + flood[:1000], 3, 100) is None
