@@ -55,6 +55,9 @@ _CONTINUATION_MAX = 1 << 16
 _DECXCPR = b"\x1b[?6n"
 _ACS_SET = (b"\x1b(0", b"\x1b)0")
 _TBC = b"\x1b[g"
+# OSC 10/11/12 colour queries, which libghostty-vt leaves unanswered (OSC 4 it answers):
+# answered here with vt's defaults, so that the server's query filter may take them out.
+_DYNAMIC_QUERY = re.compile(rb"\x1b\](1[0-2])((?:;\?)+)(\x07|\x1b\\)")
 
 # Brings any terminal to libghostty-vt's initial state (the formatter only emits what
 # differs from it).
@@ -586,6 +589,8 @@ class GhosttyModel(ScreenModel):
         if b"\x1b" not in data:  # (the common case: text)
             self._vt_write(self._handle, data, len(data))
             return
+        if b"\x1b]1" in data:
+            self._answer_colours(data)
         if not self._acs and (_ACS_SET[0] in data or _ACS_SET[1] in data):
             self._acs = True
         if _TBC in data:  # libghostty-vt clears no tab stop for CSI g without a parameter
@@ -604,6 +609,17 @@ class GhosttyModel(ScreenModel):
         at = data.find(b"\x1b", -4)
         if at >= 0 and _DECXCPR.startswith(data[at:]):
             self._tail = data[at:]
+
+    def _answer_colours(self, data: bytes) -> None:
+        """Answer OSC 10/11/12 queries (in order among themselves; a query split between
+        two writes is not seen)."""
+        from ptymux.term.vt import default_colour
+
+        for m in _DYNAMIC_QUERY.finditer(data):
+            first = int(m.group(1))
+            for n in range(first, min(first + m.group(2).count(b"?"), 13)):
+                spec = default_colour(str(n)).encode()
+                self._replies.append(b"\x1b]%d;%s%s" % (n, spec, m.group(3)))
 
     def _ask_decxcpr(self) -> None:
         """Answer a CSI ? 6 n: libghostty-vt answers CSI 6 n, which the reply callback turns

@@ -136,6 +136,20 @@ class ScreenModel(ABC):
         that do not track them say (False, False)."""
         return False, False
 
+    @property
+    def cwd(self) -> str:
+        """The working directory the program last reported (OSC 7, as shells with
+        integration do at each prompt): what ``#{pane_current_path}`` prefers to the
+        foreground process's. '' when it never said, or the model does not track it."""
+        return ""
+
+    def prompts(self) -> list[int]:
+        """Rows where prompts started (OSC 133 ; A), oldest first, as ``capture`` numbers
+        them (0 the top visible row, negative the history), only those still held: so
+        ``capture(start=prompts()[-1])`` starts at the last prompt. [] when none (or the
+        model does not track them)."""
+        return []
+
     def take_replies(self) -> bytes:
         """Answers to terminal queries seen since the last call, for the pty when no client
         is attached to answer them. Models that do not answer return b''."""

@@ -29,18 +29,30 @@ from ptymux.term.vt import (
     wcwidth,
 )
 
+# Pops every kitty keyboard flag the terminal holds for the screen it is on (more than any
+# terminal keeps: kitty and ghostty keep 8); terminals without the protocol ignore it.
+KITTY_POP_ALL = "\x1b[<99u"
+LINK_CLOSE = "\x1b]8;;\x1b\\"
+
 _PREAMBLE = (
     "\x1b[?1049l"  # out of any alternate screen
     "\x1b[>4m"  # modifyOtherKeys off (before the SGR reset, for terminals reading it as SGR 4)
+    + KITTY_POP_ALL  # (another session's flags, when switching)
+    + LINK_CLOSE +
     "\x1b[r\x1b[?6l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, newline
     "\x1b[0m\x1b(B\x1b)B\x0f"  # pen, charsets
     "\x1b[H\x1b[2J"
 )
-_CLEAR = "\x1b[r\x1b[?6l\x1b[0m\x1b(B\x1b)B\x0f\x1b[H\x1b[2J"
+_CLEAR = LINK_CLOSE + "\x1b[r\x1b[?6l\x1b[0m\x1b(B\x1b)B\x0f\x1b[H\x1b[2J"
 
 
 def _flag(mode: int, on: bool) -> str:
     return f"\x1b[?{mode}{'h' if on else 'l'}"
+
+
+def _link(link: str) -> str:
+    """OSC 8 that opens hyperlink ``link`` ("params;uri"), or closes any when ''."""
+    return f"\x1b]8;{link}\x1b\\" if link else LINK_CLOSE
 
 
 def _switch(cur: Pen, p: Pen) -> str:
@@ -50,7 +62,28 @@ def _switch(cur: Pen, p: Pen) -> str:
         out = "\x1b(0" if p.flags & ACS else "\x1b(B"
     if pen_sgr(cur) != pen_sgr(p):
         out += pen_escape(p)
+    if cur.link != p.link:
+        out += _link(p.link)
     return out
+
+
+def _pen_change(cur: Pen, p: Pen) -> str:
+    """From pen ``cur`` to pen ``p`` in text (capture -e, scrollback): SGR and hyperlink."""
+    out = pen_escape(p) if cur._replace(link="") != p._replace(link="") else ""
+    if cur.link != p.link:
+        out += _link(p.link)
+    return out
+
+
+def _pen_end(cur: Pen) -> str:
+    """What ends a line of text drawn with ``cur`` last: a reset, a closed hyperlink."""
+    out = "\x1b[0m" if cur._replace(link="") != DEFAULT else ""
+    return out + LINK_CLOSE if cur.link else out
+
+
+def _kitty(stack: list[int]) -> str:
+    """Rebuild a kitty keyboard flag stack on the screen the terminal is on."""
+    return KITTY_POP_ALL + "".join(f"\x1b[>{flags}u" for flags in stack)
 
 
 def _paint(t: Terminal, buf: list[Row], out: list[str]) -> None:
@@ -121,16 +154,20 @@ def _slot(s: SavedCursor) -> str:
         _flag(6, s.origin)
         + f"\x1b[{s.y + 1};{s.x + 1}H"
         + pen_escape(s.pen)
+        + _link(s.pen.link)
         + _charsets(s.g0, s.g1, s.gl)
     )
 
 
 def redraw(t: Terminal) -> str:
     out = [_PREAMBLE]
+    if t.kitty_main:
+        out.append(_kitty(t.kitty_main))
     if not t.in_alt:
         # The hidden alternate screen too: a program that switches with ?47h or ?1047h
-        # (which do not clear it) finds it as it left it, not as the client's was.
-        out.append("\x1b[?47h" + _CLEAR)
+        # (which do not clear it) finds it as it left it, not as the client's was; and
+        # its own keyboard flags.
+        out.append("\x1b[?47h" + _kitty(t.kitty_alt) + _CLEAR)
         _paint(t, t.alt, out)
         out.append(_slot(t.saved_alt) + "\x1b7\x1b[?47l" + _CLEAR)
     _paint(t, t.main, out)
@@ -140,7 +177,7 @@ def redraw(t: Terminal) -> str:
             out.append("\x1b[?1049h")
         else:
             out.append(f"\x1b7\x1b[?{t.alt_mode}h")
-        out.append(_CLEAR)
+        out.append(_kitty(t.kitty_alt) + _CLEAR)
         _paint(t, t.alt, out)
         out.append(_slot(t.saved_alt))
     out.append("\x1b7\x1b[?6l")
@@ -160,12 +197,13 @@ def redraw(t: Terminal) -> str:
         out.append(_cup(t, x, t.y, t.origin))
         p = row.pens[x]
         # G0 and GL explicitly: the DECSC slot written above may have left others in place
-        out.append(("\x1b(0" if p.flags & ACS else "\x1b(B") + "\x0f" + pen_escape(p))
+        out.append(("\x1b(0" if p.flags & ACS else "\x1b(B") + "\x0f" + pen_escape(p)
+                   + _link(p.link))
         out.append(row.chars[x])
         out.append("\x1b(B")
     else:
         out.append(_cup(t, t.x, t.y, t.origin))
-    out.append(pen_escape(t.pen))
+    out.append(pen_escape(t.pen) + _link(t.pen.link))
     out.append(_charsets(t.g[0], t.g[1], t.gl))
     # Modes.
     out.append(_flag(7, t.autowrap))
@@ -185,6 +223,8 @@ def redraw(t: Terminal) -> str:
     out.append(f"\x1b[{t.cursor_style} q")
     for resource, value in sorted(t.modify_keys.items()):
         out.append(f"\x1b[>{resource};{value}m")
+    for key, spec in t.colours.items():
+        out.append(f"\x1b]{key};{spec}\x1b\\")
     if t.title or t.icon:
         if t.title == t.icon:
             out.append(f"\x1b]0;{t.title}\x1b\\")
@@ -195,16 +235,27 @@ def redraw(t: Terminal) -> str:
 
 
 def leave(t: Terminal) -> str:
-    full = t.top == 0 and t.bottom == t.rows - 1
-    if not t.in_alt and full and not t.origin:
-        return ""
-    x, y = t.x, t.y
+    """See ``ScreenModel.leave``. Besides the screen, it undoes what the program set in
+    the terminal that the client's generic reset cannot know: the kitty keyboard flags it
+    pushed on the alternate screen (popped before leaving it; those of the main screen the
+    client pops), modifyOtherKeys-style resources other than 4, and the colours it set."""
     out = []
-    if t.in_alt:
-        out.append(f"\x1b[?{t.alt_mode}l")
-        if t.alt_mode == 1049:
-            x, y = t.saved_main.x, t.saved_main.y
-    out.append(f"\x1b[?6l\x1b[r\x1b[{y + 1};{x + 1}H")
+    full = t.top == 0 and t.bottom == t.rows - 1
+    if t.in_alt or not full or t.origin:
+        x, y = t.x, t.y
+        if t.in_alt:
+            if t.kitty_alt:
+                out.append(f"\x1b[<{len(t.kitty_alt)}u")
+            out.append(f"\x1b[?{t.alt_mode}l")
+            if t.alt_mode == 1049:
+                x, y = t.saved_main.x, t.saved_main.y
+        out.append(f"\x1b[?6l\x1b[r\x1b[{y + 1};{x + 1}H")
+    if t.kitty_main:
+        out.append(f"\x1b[<{len(t.kitty_main)}u")
+    for resource in sorted(t.modify_keys):
+        out.append(f"\x1b[>{resource}m")
+    for key in t.colours:
+        out.append(f"\x1b]104;{key[2:]}\x1b\\" if key.startswith("4;") else f"\x1b]1{key}\x1b\\")
     return "".join(out)
 
 
@@ -228,11 +279,10 @@ def _row_text(row: Row, escapes: bool, trim: bool) -> str:
     for x in range(end):
         p = pens[x]
         if p != cur:
-            out.append(pen_escape(p))
+            out.append(_pen_change(cur, p))
             cur = p
         out.append(cell_text(chars[x], p))
-    if cur != DEFAULT:
-        out.append("\x1b[0m")
+    out.append(_pen_end(cur))
     return "".join(out)
 
 
@@ -246,12 +296,11 @@ def _hist_text(line: HistLine, escapes: bool, trim: bool) -> str:
     cur = DEFAULT
     for end, pen in line.runs():
         if pen != cur:
-            out.append(pen_escape(pen))
+            out.append(_pen_change(cur, pen))
             cur = pen
         out.append(line.text[start:end])
         start = end
-    if cur != DEFAULT:
-        out.append("\x1b[0m")
+    out.append(_pen_end(cur))
     return "".join(out)
 
 
@@ -320,20 +369,18 @@ def _hist_rows(line: HistLine, cols: int) -> list[tuple[str, int, bool]]:
         for ch in line.text[start:end]:
             w = max(wcwidth(ch), 0)
             if used + w > cols:
-                if cur != DEFAULT:
-                    out.append("\x1b[0m")
-                    cur = DEFAULT
+                out.append(_pen_end(cur))
+                cur = DEFAULT
                 out.append(" " * (cols - used))
                 rows.append(("".join(out), cols, True))
                 out, used = [], 0
             if pen != cur:
-                out.append(pen_escape(pen))
+                out.append(_pen_change(cur, pen))
                 cur = pen
             out.append(ch)
             used += w
         start = end
-    if cur != DEFAULT:
-        out.append("\x1b[0m")
+    out.append(_pen_end(cur))
     rows.append(("".join(out), used, line.wrapped))
     return rows
 

@@ -36,7 +36,13 @@ def lines_to_bytes(lines: Iterable[tuple[str, int, bool]], cols: int) -> bytes:
     out = [START]
     joined = False  # the line before filled the width and wraps into this one
     for text, width, wrapped in lines:
-        if not (joined and width):
+        if joined and width:
+            # Let the terminal wrap (so it knows the rows as one line) on a space in the
+            # default colours, then overwrite it: wrapping on the row's own first cell
+            # would scroll while its colours are set, and terminals fill the row scrolled
+            # in with the current background (BCE), a band the session never had.
+            out.append(" \r")
+        else:
             out.append("\r\n")
         out.append(text)
         joined = wrapped and width == cols

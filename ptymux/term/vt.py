@@ -52,6 +52,9 @@ class Pen(NamedTuple):
     fg: str = ""
     bg: str = ""
     uc: str = ""
+    # An OSC 8 hyperlink: "params;uri" as the program sent it ('' for none). SGR leaves it
+    # alone (SGR 0 included, as in every terminal that supports OSC 8), erasing drops it.
+    link: str = ""
 
 
 DEFAULT = Pen()
@@ -157,8 +160,8 @@ _UL_STYLES = {"0": "", "1": "4", "2": "4:2", "3": "4:3", "4": "4:4", "5": "4:5",
 def apply_sgr(pen: Pen, params: str) -> Pen:
     """The pen after ``CSI params m`` (params without private prefix)."""
     if not params or params == "0":
-        return DEFAULT
-    flags, ul, fg, bg, uc = pen
+        return Pen(link=pen.link) if pen.link else DEFAULT
+    flags, ul, fg, bg, uc, link = pen
     parts = params.split(";")
     i = 0
     n = len(parts)
@@ -218,7 +221,7 @@ def apply_sgr(pen: Pen, params: str) -> Pen:
                     bg = col
                 else:
                     uc = col
-    return Pen(flags, ul, fg, bg, uc)
+    return Pen(flags, ul, fg, bg, uc, link)
 
 
 # ---------------------------------------------------------------------------------------
@@ -428,6 +431,9 @@ MOUSE_ENCODINGS = (1005, 1006, 1015, 1016)
 ALT_MODES = (47, 1047, 1049)
 KNOWN_DEC = frozenset((6, 7, 25, 66, 2026) + FLAG_MODES + MOUSE_MODES + MOUSE_ENCODINGS + ALT_MODES)
 
+KITTY_DEPTH = 8  # kitty keyboard flag stack entries per screen (kitty's and ghostty's limit)
+MAX_PROMPTS = 100  # OSC 133 prompt starts remembered
+
 DA1_REPLY = "\x1b[?1;2c"
 DA2_REPLY = "\x1b[>0;10;1c"
 XTVERSION_REPLY = f"\x1bP>|ptymux {__version__}\x1b\\"
@@ -448,7 +454,16 @@ class Terminal:
         self.title = ""
         self.icon = ""
         self._title_stack: list[tuple[str, str]] = []
+        self.cwd = ""  # OSC 7: the program's working directory (a file:// URL's path)
+        # OSC 133 marks: the absolute line (history_total + row) of each prompt start (A)
+        # on the main screen, oldest first, and the last mark seen (A, B, C or D).
+        self.prompts: list[int] = []
+        self.last_mark = ""
+        # Colours a query for one the program did not set is answered with (key as in
+        # ``colours``); empty: ``default_colour``'s.
+        self.default_colours: dict[str, str] = {}
         self._csi = self._csi_table()
+        self._oscs = self._osc_table()
         self._esc = self._esc_table()
         self._ctl = self._ctl_table()
         self.reset()
@@ -482,6 +497,14 @@ class Terminal:
         self.mouse = 0
         self.mouse_enc = 0
         self.modify_keys: dict[int, int] = {}
+        # Kitty progressive keyboard enhancement flags: one stack per screen (the protocol
+        # says so), the top is in effect, empty means 0.
+        self.kitty_main: list[int] = []
+        self.kitty_alt: list[int] = []
+        # Colours the program set (OSC 4/10/11/12): key "4;N", "10", "11" or "12" -> the
+        # colour spec as sent; replayed by redraw, reset on detach (RIS resets them, as
+        # in xterm).
+        self.colours: dict[str, str] = {}
         self.tabs = set(range(8, cols, 8))
         self.g = ["B", "B"]
         self.gl = 0
@@ -493,6 +516,11 @@ class Terminal:
     @property
     def in_alt(self) -> bool:
         return self.buf is self.alt
+
+    @property
+    def kitty(self) -> list[int]:
+        """The kitty keyboard flag stack of the screen in use."""
+        return self.kitty_alt if self.buf is self.alt else self.kitty_main
 
     # -- feeding ----------------------------------------------------------------------
 
@@ -553,7 +581,7 @@ class Terminal:
                     if handler is not None:
                         handler()
                 elif kind == 9:
-                    self._osc(m.group(10))
+                    self._osc(m.group(10), m.group(9)[-1] == "\x07")
                 elif kind == 12:
                     self.last_char = ""
                     esc_handler = self._esc.get(m.group(13) + m.group(14))
@@ -995,15 +1023,112 @@ class Terminal:
 
     # -- OSC --------------------------------------------------------------------------
 
-    def _osc(self, body: str) -> None:
+    def _osc(self, body: str, bel: bool = False) -> None:
+        """OSC ``body``; ``bel``: it ended with BEL (a reply ends the way the query did)."""
         num, _, text = body.partition(";")
         if num not in ("0", "1", "2"):
+            handler = self._oscs.get(num)
+            if handler is not None:
+                handler(num, text, bel)
             return
         text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")[:4096]
         if num in ("0", "2"):
             self.title = text
         if num in ("0", "1"):
             self.icon = text
+
+    def _osc_table(self) -> dict[str, Callable[[str, str, bool], None]]:
+        return {
+            "4": self._osc_palette,
+            "10": self._osc_dynamic,
+            "11": self._osc_dynamic,
+            "12": self._osc_dynamic,
+            "104": self._osc_reset_palette,
+            "110": self._osc_reset_dynamic,
+            "111": self._osc_reset_dynamic,
+            "112": self._osc_reset_dynamic,
+            "7": self._osc_cwd,
+            "8": self._osc_link,
+            "133": self._osc_mark,
+        }
+
+    def _osc_link(self, _num: str, text: str, _bel: bool) -> None:
+        """OSC 8 ; params ; uri: the cells drawn next link to uri (none when it is empty)."""
+        params, _, uri = text.partition(";")
+        link = f"{params};{uri}" if uri and len(uri) + len(params) < 4096 else ""
+        if _printable(link):
+            self.pen = self.pen._replace(link=link)
+
+    def _osc_cwd(self, _num: str, text: str, _bel: bool) -> None:
+        """OSC 7 ; file://host/path: the shell says where it is (``cwd`` is the path)."""
+        if not text.startswith("file://") or not _printable(text):
+            return
+        path = text[7:]
+        slash = path.find("/")
+        if slash < 0:
+            return
+        from urllib.parse import unquote
+
+        self.cwd = unquote(path[slash:])[:4096]
+
+    def _osc_mark(self, _num: str, text: str, _bel: bool) -> None:
+        """OSC 133 ; A|B|C|D: shell integration marks. A prompt start (A) is remembered by
+        its absolute line, so that ``prompt_rows`` can find it after it scrolled away."""
+        kind = text[:1]
+        if kind not in ("A", "B", "C", "D"):
+            return
+        self.last_mark = kind
+        if kind == "A" and not self.in_alt:
+            line = (self.history.total if self.history_limit else 0) + self.y
+            if not self.prompts or self.prompts[-1] != line:
+                self.prompts.append(line)
+                del self.prompts[:-MAX_PROMPTS]
+
+    def _osc_palette(self, _num: str, text: str, bel: bool) -> None:
+        """OSC 4 ; index ; spec [; index ; spec ...]: set palette colours, or ask (spec ?)."""
+        parts = text.split(";")
+        for i in range(0, len(parts) - 1, 2):
+            index, spec = parts[i], parts[i + 1]
+            if not index.isdigit() or int(index) > 255:
+                continue
+            key = f"4;{int(index)}"
+            if spec == "?":
+                self.replies.append(self._colour_answer(key, bel))
+            elif _printable(spec) and len(spec) < 64:
+                self.colours.pop(key, None)  # (re-inserted last: replayed in the order set)
+                self.colours[key] = spec
+
+    def _osc_dynamic(self, num: str, text: str, bel: bool) -> None:
+        """OSC 10/11/12 ; spec [; spec ...]: foreground, background, cursor colour (each
+        further spec is for the next number, as in xterm)."""
+        n = int(num)
+        for spec in text.split(";"):
+            if n > 12:
+                break
+            key = str(n)
+            if spec == "?":
+                self.replies.append(self._colour_answer(key, bel))
+            elif spec and _printable(spec) and len(spec) < 64:
+                self.colours[key] = spec
+            n += 1
+
+    def _osc_reset_palette(self, _num: str, text: str, _bel: bool) -> None:
+        """OSC 104 [; index ...]: back to the terminal's own colours."""
+        if not text:
+            for key in [k for k in self.colours if k.startswith("4;")]:
+                del self.colours[key]
+            return
+        for index in text.split(";"):
+            if index.isdigit():
+                self.colours.pop(f"4;{int(index)}", None)
+
+    def _osc_reset_dynamic(self, num: str, _text: str, _bel: bool) -> None:
+        self.colours.pop(str(int(num) - 100), None)
+
+    def _colour_answer(self, key: str, bel: bool) -> str:
+        spec = self.colours.get(key)
+        spec = _as_rgb(spec) if spec else self.default_colours.get(key) or default_colour(key)
+        return f"\x1b]{key};{spec}" + ("\x07" if bel else "\x1b\\")
 
     # -- CSI --------------------------------------------------------------------------
 
@@ -1048,6 +1173,11 @@ class Terminal:
             "?h": lambda p: self.set_dec_modes(p, True),
             "?l": lambda p: self.set_dec_modes(p, False),
             ">m": self.csi_modify_keys,
+            ">n": self.csi_modify_keys_off,
+            ">u": self.csi_kitty_push,
+            "<u": self.csi_kitty_pop,
+            "=u": self.csi_kitty_set,
+            "?u": lambda p: self.replies.append(f"\x1b[?{self.kitty_flags}u"),
             "n": self.csi_dsr,
             "?n": self.csi_dsr_private,
             "r": self.csi_stbm,
@@ -1287,6 +1417,48 @@ class Terminal:
         else:
             self.modify_keys.pop(resource, None)
 
+    def csi_modify_keys_off(self, p: list[int]) -> None:
+        """CSI > Ps n: xterm's "disable key modifier option" Ps (as if set to 0/unset)."""
+        if p:
+            self.modify_keys.pop(p[0], None)
+
+    @property
+    def kitty_flags(self) -> int:
+        """The kitty keyboard flags in effect (the top of the current screen's stack)."""
+        stack = self.kitty
+        return stack[-1] if stack else 0
+
+    def csi_kitty_push(self, p: list[int]) -> None:
+        """CSI > flags u: push; a full stack drops its oldest entry."""
+        stack = self.kitty
+        stack.append(_arg(p, 0, 0) & 0x1F)
+        del stack[:-KITTY_DEPTH]
+
+    def csi_kitty_pop(self, p: list[int]) -> None:
+        """CSI < n u: pop n entries (1 by default); popping them all resets the flags."""
+        stack = self.kitty
+        del stack[max(len(stack) - _arg(p, 0, 1), 0):]
+
+    def csi_kitty_set(self, p: list[int]) -> None:
+        """CSI = flags ; mode u: replace (1), set (2) or clear (3) bits of the top entry
+        (an empty stack gets one, as in kitty)."""
+        flags = (p[0] if p else 0) & 0x1F
+        mode = _arg(p, 1, 1)
+        stack = self.kitty
+        top = stack[-1] if stack else 0
+        if mode == 1:
+            top = flags
+        elif mode == 2:
+            top |= flags
+        elif mode == 3:
+            top &= ~flags
+        else:
+            return
+        if stack:
+            stack[-1] = top
+        else:
+            stack.append(top)
+
     def csi_decrqm(self, p: list[int], private: bool) -> None:
         mode = _arg(p, 0, 0)
         value = self.dec_mode(mode) if private else self.ansi_mode(mode)
@@ -1468,6 +1640,50 @@ def _arg(p: list[int], i: int, default: int) -> int:
     if i < len(p) and p[i]:
         return p[i]
     return default
+
+
+def _printable(text: str) -> bool:
+    """No control characters: what may be stored and sent back inside an OSC string."""
+    return text.isprintable() or all(" " <= ch != "\x7f" for ch in text)
+
+
+# xterm's default palette: 16 system colours, the 6x6x6 cube, 24 greys.
+_SYSTEM = ("000000", "cd0000", "00cd00", "cdcd00", "0000ee", "cd00cd", "00cdcd", "e5e5e5",
+           "7f7f7f", "ff0000", "00ff00", "ffff00", "5c5cff", "ff00ff", "00ffff", "ffffff")
+_CUBE = (0, 0x5F, 0x87, 0xAF, 0xD7, 0xFF)
+# Without a terminal to ask, the foreground, background and cursor answered are a dark
+# theme's (most terminals' default today); Terminal.default_colours overrides them.
+DYNAMIC_DEFAULTS = {"10": "ffffff", "11": "000000", "12": "ffffff"}
+
+
+def _as_rgb(spec: str) -> str:
+    """A colour spec as xterm reports it (``rgb:rrrr/gggg/bbbb``) where it is ``#rgb``,
+    ``#rrggbb`` or ``#rrrrggggbbbb``; anything else (a name) as the program sent it."""
+    if spec.startswith("#") and len(spec) in (4, 7, 13):
+        digits = spec[1:]
+        if all(c in "0123456789abcdefABCDEF" for c in digits):
+            n = len(digits) // 3
+            parts = [digits[i * n : (i + 1) * n] for i in range(3)]
+            return "rgb:" + "/".join((part * 4)[:4] if n == 1 else (part * 2)[:4]
+                                     for part in parts)
+    return spec
+
+
+def default_colour(key: str) -> str:
+    """The answer for colour ``key`` ("4;N", "10", "11", "12") nobody set, xterm's format."""
+    if key.startswith("4;"):
+        n = int(key[2:])
+        if n < 16:
+            hex6 = _SYSTEM[n]
+        elif n < 232:
+            n -= 16
+            hex6 = "".join(f"{_CUBE[v]:02x}" for v in (n // 36, n // 6 % 6, n % 6))
+        else:
+            hex6 = f"{8 + 10 * (n - 232):02x}" * 3
+    else:
+        hex6 = DYNAMIC_DEFAULTS.get(key, "000000")
+    r, g, b = hex6[0:2], hex6[2:4], hex6[4:6]
+    return f"rgb:{r}{r}/{g}{g}/{b}{b}"
 
 
 def _blank(row: Row) -> bool:

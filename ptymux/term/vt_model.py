@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Iterator
 from functools import partial
 
 from ptymux.term import render
 from ptymux.term.model import ScreenModel
 from ptymux.term.skip import Columns, LineRule, segment_wraps
-from ptymux.term.vt import Terminal, _run_res, wcwidth
+from ptymux.term.vt import Row, Terminal, _run_res, wcwidth
+
+# Synchronized output (mode 2026): begin / end of an update.
+_SYNC = re.compile(rb"\x1b\[\?2026([hl])")
+SYNC_LIMIT = 1 << 20  # bytes of one synchronized update kept for a late attacher
+
+
+class _Frame:
+    """A synchronized update in progress: the state before it began and what it wrote
+    since (``data``), so that a redraw shows the whole update or none of it."""
+
+    __slots__ = ("before", "data")
+
+    def __init__(self, before: Terminal) -> None:
+        self.before = before
+        self.data = bytearray()
+
+
+def _freeze(t: Terminal) -> Terminal:
+    """A copy of ``t`` that later feeding does not change, as far as ``render.redraw``
+    looks (rows, cursor, modes, stacks; not the history, which redraw does not read)."""
+    c = copy.copy(t)
+    c.main = [Row(r.chars[:], r.pens[:], r.wrapped) for r in t.main]
+    c.alt = [Row(r.chars[:], r.pens[:], r.wrapped) for r in t.alt]
+    c.buf = c.alt if t.in_alt else c.main
+    c.g = t.g[:]
+    c.flags = set(t.flags)
+    c.tabs = set(t.tabs)
+    c.modify_keys = dict(t.modify_keys)
+    c.kitty_main = t.kitty_main[:]
+    c.kitty_alt = t.kitty_alt[:]
+    c.colours = dict(t.colours)
+    return c
 
 
 class VtModel(ScreenModel):
@@ -16,6 +50,8 @@ class VtModel(ScreenModel):
 
     def __init__(self, cols: int, rows: int, history: int = 2000) -> None:
         self.term = Terminal(cols, rows, history)
+        self._frame: _Frame | None = None  # a synchronized update in progress
+        self._frame_dropped = False  # it outgrew SYNC_LIMIT: redraws show it as it is
         self.cols = self.term.cols
         self.rows = self.term.rows
         self.history_limit = self.term.history_limit
@@ -27,16 +63,53 @@ class VtModel(ScreenModel):
 
     def feed(self, data: bytes) -> None:
         try:
+            if self.term.sync or b"\x1b[?2026" in data:
+                self._feed_sync(data)
+            else:
+                self.term.feed(data)
+        except Exception:
+            self.term.errors += 1
+
+    def _feed_sync(self, data: bytes) -> None:
+        """Feed around synchronized updates: at the begin (BSU, CSI ? 2026 h) keep the state
+        as it is, then every byte until the end (ESU, CSI ? 2026 l). A BSU the regex cannot
+        see (split between two reads, or among other modes) is noticed after the feed: the
+        update then counts from there."""
+        pos = 0
+        for m in _SYNC.finditer(data):
+            self._feed_piece(data[pos : m.end()])
+            pos = m.end()
+            if m.group(1) == b"l" or not self.term.sync:
+                self._frame = None
+                self._frame_dropped = False
+            elif self._frame is None and not self._frame_dropped:
+                self._frame = _Frame(_freeze(self.term))
+        self._feed_piece(data[pos:])
+        if not self.term.sync:
+            self._frame = None
+            self._frame_dropped = False
+        elif self._frame is None and not self._frame_dropped:
+            self._frame = _Frame(_freeze(self.term))
+
+    def _feed_piece(self, data: bytes) -> None:
+        try:
             self.term.feed(data)
         except Exception:
             self.term.errors += 1
+        frame = self._frame
+        if frame is not None:
+            frame.data += data
+            if len(frame.data) > SYNC_LIMIT:
+                self._frame = None
+                self._frame_dropped = True
 
     def key_modes(self) -> tuple[bool, bool]:
         return 1 in self.term.flags, self.term.keypad
 
     def _may_skip(self) -> bool:
         t = self.term
-        return t.top == 0 and t.bottom == t.rows - 1 and not t.unfinished_input()
+        return (t.top == 0 and t.bottom == t.rows - 1 and not t.unfinished_input()
+                and not t.sync)
 
     def _line_rule(self) -> LineRule | None:
         t = self.term
@@ -69,6 +142,7 @@ class VtModel(ScreenModel):
             self.term.errors += 1
 
     def resize(self, cols: int, rows: int) -> None:
+        self._frame = None  # (written for the old size: redraws show the update as it is)
         try:
             self.term.resize(cols, rows)
         except Exception:
@@ -76,6 +150,14 @@ class VtModel(ScreenModel):
         self.cols, self.rows = self.term.cols, self.term.rows
 
     def redraw(self) -> bytes:
+        """During a synchronized update: the state before it began, then the update so far
+        inside a BSU, so that a terminal that knows mode 2026 shows none of it until the
+        program's ESU completes it (and one that does not draws it as it would have live).
+        The result is the model's state either way."""
+        frame = self._frame
+        if frame is not None:
+            before = render.redraw(frame.before).encode("utf-8", "replace")
+            return before + b"\x1b[?2026h" + bytes(frame.data)
         return render.redraw(self.term).encode("utf-8", "replace") + self.term.unfinished_input()
 
     def cursor(self) -> tuple[int, int]:
@@ -108,6 +190,17 @@ class VtModel(ScreenModel):
     def history_size(self) -> int:
         """How many lines of scrollback are held."""
         return len(self.term.history) if self.term.history_limit else 0
+
+    @property
+    def cwd(self) -> str:
+        return self.term.cwd
+
+    def prompts(self) -> list[int]:
+        t = self.term
+        held = len(t.history) if t.history_limit else 0
+        total = t.history.total if t.history_limit else 0
+        rows = (line - total for line in t.prompts)
+        return [row for row in rows if -held <= row < t.rows]
 
     def leave(self) -> bytes:
         return render.leave(self.term).encode("utf-8", "replace")

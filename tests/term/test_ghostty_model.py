@@ -12,7 +12,7 @@ pytest.importorskip("pyghostty")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from ptymux.term.ghostty_model import GhosttyModel, available  # noqa: E402
+from ptymux.term.ghostty_model import GhosttyModel  # noqa: E402
 
 RECORDINGS = sorted(Path(__file__).with_name("recordings").glob("*.bin"))
 
@@ -30,10 +30,6 @@ def round_trip(model: GhosttyModel) -> GhosttyModel:
 def check(model: GhosttyModel, where: str) -> None:
     copy = round_trip(model)
     assert state(copy) == state(model), where
-
-
-def test_available() -> None:
-    assert available()
 
 
 _bytes = st.binary(max_size=300) | st.lists(

@@ -19,7 +19,8 @@ def _screen(t: Terminal, buf: list[Row]) -> list[tuple[Any, ...]]:
 def snapshot(model: VtModel) -> dict[str, Any]:
     """Everything a redraw must reproduce: text and pens of every cell, wrap flags, the main
     screen under an alternate one, cursor (position, pending wrap, visibility, style, pen,
-    charsets, saved slots), margins, modes, tab stops, titles."""
+    charsets, saved slots), margins, modes, tab stops, titles, keyboard flags, colours (and
+    hyperlinks, which are part of each cell's pen)."""
     t = model.term
     return {
         "size": (t.cols, t.rows),
@@ -43,6 +44,8 @@ def snapshot(model: VtModel) -> dict[str, Any]:
         "mouse": (t.mouse, t.mouse_enc),
         "keypad": t.keypad,
         "modify_keys": sorted(t.modify_keys.items()),
+        "kitty": (list(t.kitty_main), list(t.kitty_alt)),
+        "colours": list(t.colours.items()),
         "tabs": sorted(t.tabs),
         "title": (t.title, t.icon),
     }
