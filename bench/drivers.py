@@ -102,6 +102,10 @@ class Terminal:
                 return None
             self._window += self._read(min(remaining, 0.5))
 
+    def pump(self) -> bytes:
+        """What the terminal has for us now, without waiting (b"" if nothing)."""
+        return self._read(0)
+
     def drain(self, seconds: float) -> None:
         """Read and discard whatever arrives for ``seconds``."""
         deadline = time.monotonic() + seconds

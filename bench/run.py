@@ -25,7 +25,10 @@ import time
 from types import FrameType
 
 from drivers import ALL, Mux, Ptymux, kill_pids, processes_mentioning
+from over_ssh import over_ssh
 from workloads import WORKLOADS, Figure, Settings, Target
+
+WORKLOADS["ssh"] = over_ssh  # ptymux -H against ssh -t tmux (bench/over_ssh.py)
 
 ORDER = ["ptymux", "tmux", "screen", "dtach", "raw"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -65,6 +66,7 @@ class Settings:
     history: int = 2000
     runs: int = 20  # ls / capture
     idle_seconds: float = 5.0
+    clients: int = 20  # fanout
     log: Callable[[str], None] = print
 
     def data(self, name: str, make: Callable[[], bytes]) -> str:
@@ -218,7 +220,101 @@ def throughput(s: Settings, muxes: list[type[Mux]]) -> list[Figure]:
     return figures
 
 
+# --- many clients -------------------------------------------------------------------------
+
+
+def _fanout_run(mux: Mux, data: str, clients: int, tag: str, timeout: float) -> list[float]:
+    """``clients`` terminals attached to one session through ``cat FILE``: each one's MB/s
+    from "go" until the sentinel reached it."""
+    go = mux.path(f"go-{tag}")
+    cmd = (f"echo {READY_CMD}; while [ ! -e {go} ]; do sleep 0.01; done; cat {data}; echo;"
+           f" echo {SENTINEL_CMD}; exec sleep 600")
+    mux.new_detached(tag, cmd, 80, 24, 2000)
+    size = os.path.getsize(data)
+    terms: list[Terminal] = []
+    try:
+        for _ in range(clients):
+            term = Terminal(mux.attach(tag), mux.env)
+            terms.append(term)
+            need(term.expect(READY, 30), "a client never showed the session")
+        for term in terms:
+            term.drain(0.02)
+        wait_idle(mux.server_pids(), 0.2, 30)
+        with open(go, "w"):
+            pass
+        t0 = time.monotonic()
+        done = _sentinels(terms, t0 + timeout)
+        return [size / 1e6 / (need(t, "the sentinel never reached a client") - t0)
+                for t in done]
+    finally:
+        for term in terms:
+            term.close()
+
+
+def _sentinels(terms: list[Terminal], deadline: float) -> list[float | None]:
+    """Read every terminal as fast as it has output; when the sentinel reached each one."""
+    done: list[float | None] = [None] * len(terms)
+    tails = [b""] * len(terms)
+    by_fd = {term.fd: i for i, term in enumerate(terms)}
+    while None in done and time.monotonic() < deadline:
+        waiting = [terms[i].fd for i in range(len(terms)) if done[i] is None]
+        for fd in select.select(waiting, [], [], 0.5)[0]:
+            i = by_fd[fd]
+            window = tails[i] + terms[i].pump()
+            if SENTINEL in window:
+                done[i] = time.monotonic()
+            tails[i] = window[-len(SENTINEL):]
+    for i in (i for i, t in enumerate(done) if t is not None):
+        terms[i].drain(0)  # (what follows the sentinel)
+    return done
+
+
+def fanout(s: Settings, muxes: list[type[Mux]]) -> list[Figure]:
+    """N clients (20) attached to one session through `cat FILE` (--mb, 20 MB): the
+    slowest client's time against one client alone's on the same file. Every client's
+    terminal is drained as fast as it gives output, all from this one process."""
+    n = s.clients
+    data = s.data("plain.txt", functools.partial(plain_lines, s.mb * 1e6))
+    one = Figure("fanout-1", "one client alone, plain flood", "MB/s", "higher")
+    slowest = Figure(f"fanout-{n}", f"{n} clients on one session, the slowest", "MB/s",
+                     "higher", targets=[Target("ratio>=", 1.0)])
+    fastest = Figure(f"fanout-{n}-fastest", f"{n} clients on one session, the fastest",
+                     "MB/s", "higher")
+    ratio_fig = Figure("fanout-ratio", f"{n} clients: slowest's time / one client's", "x",
+                       "lower", targets=[Target("<=", 1.5)])
+    runs: dict[str, list[tuple[float, float, float]]] = {}
+
+    def run(mux: Mux) -> tuple[float, float, float]:
+        timeout = 60 + s.mb * 10
+        alone = _fanout_run(mux, data, 1, "one", timeout)[0]
+        many = _fanout_run(mux, data, n, "many", timeout)
+        return alone, min(many), max(many)
+
+    for _ in range(s.reps):
+        for cls in muxes:
+            if not cls.can_redraw:
+                continue
+            got = measure(cls, s, "fanout", run)
+            if got is not None:
+                runs.setdefault(cls.name, []).append(got)
+    for cls in muxes:
+        if not cls.can_redraw:
+            continue
+        got = runs.get(cls.name)
+        if not got:
+            for fig in (one, slowest, fastest, ratio_fig):
+                fig.values[cls.name] = None
+            continue
+        one.values[cls.name] = statistics.median(g[0] for g in got)
+        slowest.values[cls.name] = statistics.median(g[1] for g in got)
+        fastest.values[cls.name] = statistics.median(g[2] for g in got)
+        ratio_fig.values[cls.name] = statistics.median(g[0] / g[1] for g in got)
+    ratio_fig.notes.append(f"{s.mb:g} MB to each client (80x24), median of {s.reps}")
+    return [one, slowest, fastest, ratio_fig]
+
+
 # --- detached flood -----------------------------------------------------------------------
+
 
 
 def _detached_flood(mux: Mux, data: str, timeout: float) -> float:
@@ -596,6 +692,7 @@ def idle(s: Settings, muxes: list[type[Mux]]) -> list[Figure]:
 WORKLOADS: dict[str, Callable[[Settings, list[type[Mux]]], list[Figure]]] = {
     "throughput": throughput,
     "detached": detached,
+    "fanout": fanout,
     "latency": latency,
     "attach": attach,
     "memory": memory,

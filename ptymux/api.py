@@ -78,14 +78,20 @@ class Session:
 
 
 class Server:
-    """The server named by ``label`` (``-L``) or ``socket`` (``-S``), default the user's."""
+    """The server named by ``label`` (``-L``) or ``socket`` (``-S``), default the user's;
+    with ``host`` (``-H``, ``"[user@]host[:port]"``) that server on another host, over
+    ssh (docs/remote.md): each call is then one ssh connection."""
 
     def __init__(self, label: str | None = None, socket: str | None = None,
-                 paths: ServerPaths | None = None) -> None:
+                 paths: ServerPaths | None = None, host: str | None = None) -> None:
         try:
-            self.paths = paths or resolve(label, socket)
-        except PathError as e:
-            raise PtymuxError(str(e)) from None
+            self.paths = paths or resolve(label, socket, host)
+            if self.paths.host:
+                from ptymux.client.remote import parse_host
+
+                parse_host(self.paths.host)
+        except (PathError, ClientError) as e:
+            raise PtymuxError(str(e), getattr(e, "code", 1)) from None
 
     def _connect(self, start: bool = False) -> Connection:
         try:
@@ -108,11 +114,14 @@ class Server:
     def listing(self, ended: bool = False) -> p.SessionList:
         """``ls`` (``ended``: ``ls -a``): with no server, what ended before it went."""
         try:
-            result = self._request(p.ListSessions(ended=ended))
+            # (-H: the statuses are kept on that host, where only a server can read them:
+            # ls -a starts one there, which exits soon after if no session comes)
+            result = self._request(p.ListSessions(ended=ended),
+                                   start=ended and bool(self.paths.host))
         except PtymuxError:
             # (asked again, not judged from the error: a server on its way out closes the
             # connection without saying so, and is gone a moment later)
-            if not ended or self.running():
+            if not ended or self.paths.host or self.running():
                 raise
             from ptymux import statuses
 
@@ -139,11 +148,16 @@ class Server:
             rows: int = 24, history: int | None = None, log: str | None = None,
             term: str = "xterm-256color") -> Session:
         """A detached session (starting the server if needed). ``env`` is added to this
-        process's environment, as ``new -e`` does."""
-        environment = {**os.environ, **(env or {}), "TERM": term}
+        process's environment, as ``new -e`` does; on another host (``host``) to the
+        environment a login there gets, and ``cwd`` is then from the home there (by
+        default the home), as ``ptymux -H HOST new`` does."""
+        remote = bool(self.paths.host)
+        base = {} if remote else os.environ
+        environment = {**base, **(env or {}), "TERM": term}
         result = self._request(p.NewSession(
-            argv=list(command or []), cwd=cwd or os.getcwd(), env=environment, cols=cols,
-            rows=rows, name=name, history=history, detached=True, log=log,
+            argv=list(command or []), cwd=cwd or ("" if remote else os.getcwd()),
+            env=environment, cols=cols, rows=rows, name=name, history=history,
+            detached=True, log=log, remote=remote,
         ), start=True)
         assert isinstance(result, p.Created)
         # (from the reply, not another request: a program that ends at once may have taken
@@ -169,6 +183,22 @@ class Server:
     def rename_session(self, target: str, name: str) -> None:
         self._request(p.RenameSession(target=target, name=name))
 
+    def clients(self, target: str | None = None) -> list[p.ClientInfo]:
+        """The attached clients (of session ``target``, else of every session)."""
+        result = self._request(p.ListClients(target=target))
+        assert isinstance(result, p.ClientList)
+        return result.clients
+
+    def detach_client(self, target: str | None = None, client: int | None = None) -> None:
+        """Detach client ``client`` (its id in ``clients()``), or every client of session
+        ``target``."""
+        self._request(p.DetachClient(target=target, client=client))
+
+    def set_size_policy(self, target: str, policy: str) -> None:
+        """``latest``, ``smallest`` or ``largest``: how session ``target`` takes its size
+        from its clients' sizes."""
+        self._request(p.SetSizePolicy(target=target, policy=policy))
+
     def send_keys(self, target: str | None, keys: list[str], literal: bool = False,
                   hex: bool = False) -> None:
         self._request(p.SendKeys(target=target, keys=keys, literal=literal, hex=hex))
@@ -186,7 +216,8 @@ class Server:
         from ptymux import statuses
 
         try:
-            conn = connect(self.paths)
+            # (-H: a status kept on that host is read by its server: started if need be)
+            conn = connect(self.paths, start=bool(self.paths.host))
         except NoServer:
             ended = statuses.take(self.paths.status, target)
             if ended is None:
@@ -199,7 +230,8 @@ class Server:
         except ClientError as e:
             # The server may have been on its way out (its last session just ended, the
             # status already kept): what it kept answers.
-            ended = None if e.code == 2 else statuses.take(self.paths.status, target)
+            ended = None if e.code == 2 or self.paths.host else statuses.take(
+                self.paths.status, target)
             if ended is None:
                 raise PtymuxError(str(e), e.code) from None
             return statuses.exit_code(ended.status, ended.signal)

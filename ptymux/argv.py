@@ -1,12 +1,12 @@
 """A well-formed command line, parsed from the command table without argparse.
 
 Scripts call ptymux in loops, and argparse (with ``re``) is ~8 ms of every call. This parses
-what argparse would accept, the way argparse would, for the common forms: global ``-L``/``-S``,
-then the command, its options (``-t X``, ``-tX``, ``--log FILE``, ``--log=FILE``, flags,
-combined flags ``-dA``, repeated options) and its positionals. Anything else — ``-h``,
-``-V``, an unknown option, a missing or odd value, a missing required option — returns None,
-and the argparse parser (``ptymux.parser``) parses it again and says what is wrong in its
-words. A test compares both parsers on a corpus of command lines.
+what argparse would accept, the way argparse would, for the common forms: global
+``-L``/``-S``/``-H``, then the command, its options (``-t X``, ``-tX``, ``--log FILE``,
+``--log=FILE``, flags, combined flags ``-dA``, repeated options) and its positionals.
+Anything else — ``-h``, ``-V``, an unknown option, a missing or odd value, a missing
+required option — returns None, and the argparse parser (``ptymux.parser``) parses it again
+and says what is wrong in its words. A test compares both parsers on a corpus of command lines.
 """
 
 from __future__ import annotations
@@ -24,22 +24,24 @@ if TYPE_CHECKING:
 
 def parse(words: list[str]) -> argparse.Namespace | None:
     """The namespace argparse would make of ``words`` (with ``entry`` set), or None."""
-    label = socket = None
+    label = socket = host = None
     i = 0
     while i < len(words):
         word = words[i]
-        if word in ("-L", "-S"):
+        if word in ("-L", "-S", "-H"):
             if i + 1 >= len(words) or words[i + 1].startswith("-"):
                 return None
             value = words[i + 1]
             i += 2
-        elif word[:2] in ("-L", "-S") and len(word) > 2:
+        elif word[:2] in ("-L", "-S", "-H") and len(word) > 2:
             value = word[2:]
             i += 1
         else:
             break
         if word.startswith("-L"):
             label = value
+        elif word.startswith("-H"):
+            host = value
         else:
             socket = value
     rest = words[i:]
@@ -51,7 +53,7 @@ def parse(words: list[str]) -> argparse.Namespace | None:
     values = _command_args(entry, rest[1:])
     if values is None:
         return None
-    namespace = SimpleNamespace(label=label, socket=socket, command_name=rest[0],
+    namespace = SimpleNamespace(label=label, socket=socket, host=host, command_name=rest[0],
                                 entry=entry, **values)
     return namespace  # type: ignore[return-value]
 

@@ -11,6 +11,7 @@ for the attach loop (or prompt_toolkit).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from ptymux.api import PtymuxError
@@ -45,9 +46,9 @@ def _command_word(words: list[str]) -> str | None:
     i = 0
     while i < len(words):
         word = words[i]
-        if word in ("-L", "-S"):
+        if word in ("-L", "-S", "-H"):
             i += 2
-        elif word[:2] in ("-L", "-S"):
+        elif word[:2] in ("-L", "-S", "-H"):
             i += 1
         elif word.startswith("-"):
             return None
@@ -67,6 +68,14 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError("-L needs a server name")
     if args.socket is not None and not args.socket:
         raise UsageError("-S needs a socket path")
+    if args.host is not None and not args.host:
+        raise UsageError("-H needs a host: [user@]host[:port]")
+    if args.entry.needs_server:
+        args.host = args.host or os.environ.get("PTYMUX_HOST") or None
+        if args.host:  # said now, before ssh is started: a usage error
+            from ptymux.client.remote import parse_host
+
+            parse_host(args.host)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     entry = args.entry
     try:
         _check_args(args)
-        paths = resolve(args.label, args.socket) if entry.needs_server else None
+        paths = resolve(args.label, args.socket, args.host) if entry.needs_server else None
         result: int = entry.run(args, paths)
         # Nothing made here needs collecting at exit: the interpreter's final collection
         # of every module's objects is ~6 ms of a script's `ptymux ls`.

@@ -83,6 +83,9 @@ def build_parser(only: Command | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("-L", dest="label", metavar="NAME", help="use the server named NAME")
     parser.add_argument("-S", dest="socket", metavar="PATH", help="use the server socket PATH")
+    parser.add_argument("-H", dest="host", metavar="HOST",
+                        help="use the server on HOST ([user@]host[:port]) over ssh;"
+                        " also PTYMUX_HOST")
     parser.add_argument("-V", "--version", action="version", version=f"ptymux {__version__}")
     sub = parser.add_subparsers(dest="command_name", metavar="COMMAND", parser_class=_Parser)
     for entry in (only,) if only is not None else commands.TABLE:

@@ -37,6 +37,10 @@ class ServerPaths(NamedTuple):
     pid: str  # the server's pid file: beside the log, so it outlives a deleted socket dir
     status: str  # ended sessions' statuses until 'wait' reads them (ptymux.statuses)
     private: bool  # the socket is in the private socket directory (not -S): check it at use
+    # -H: the server is on this host, reached over SSH (ptymux.client.remote); then
+    # ``label``/``socket`` are the -L/-S given, for the remote side, and the local paths
+    # are empty: nothing about a remote server lives here
+    host: str = ""
 
 
 def socket_dir() -> str:
@@ -147,13 +151,19 @@ def state_dir() -> str:
     return os.path.abspath(os.path.join(base, "ptymux"))
 
 
-def resolve(label: str | None = None, socket_path: str | None = None) -> ServerPaths:
+def resolve(label: str | None = None, socket_path: str | None = None,
+            host: str | None = None) -> ServerPaths:
     """The paths for the server named by ``-L label`` or ``-S socket_path`` (tmux's meanings).
 
     With ``-S`` the user chose the place, so only its directory must exist; otherwise the
     private socket directory is created and checked (and checked again, on the open
-    directory, at each bind and connect).
+    directory, at each bind and connect). With ``host`` (``-H``) the server is another
+    machine's: -L and -S are passed on for ``ptymux proxy`` to resolve there, and nothing
+    is created or checked here.
     """
+    if host:
+        return ServerPaths(socket=socket_path or "", lock="", log="", label=label or "",
+                           pid="", status="", private=False, host=host)
     if socket_path:
         sock = os.path.abspath(socket_path)
         label = os.path.basename(sock)

@@ -3,7 +3,7 @@
 This is the only module that knows msgpack. Everything else sends and receives the message
 dataclasses below. A frame is a 4-byte big-endian payload length followed by that many bytes
 of msgpack: a map whose ``"t"`` key names the message kind. Frames work over any byte stream
-(a Unix socket today, an SSH stdio proxy later). See docs/protocol.md.
+(a Unix socket, or an SSH channel through ``ptymux proxy``). See docs/protocol.md.
 
 Every frame from a peer is untrusted: the length is checked before anything is buffered, and
 each message is validated field by field into a typed message, or rejected with
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 else:
     from ptymux.records import NamedTuple
 
-VERSION = 3  # 3: commands as requests with ids, streamed replies, error codes (protocol.md)
-VERSIONS = (3,)  # every version this build speaks (the handshake picks the highest shared)
+VERSION = 4  # 4: key bindings and the action frame; 3: commands as requests (protocol.md)
+VERSIONS = (3, 4)  # every version this build speaks (the handshake picks the highest shared)
 MAX_CHUNK = 1 << 17  # characters of streamed reply text per chunk frame
 MAX_FRAME = 1 << 20  # bytes of payload; checked before buffering
 MAX_DATA = 1 << 16  # largest input/output chunk a sender puts in one frame
@@ -42,6 +42,7 @@ MAX_PATH = 4096  # a working directory (PATH_MAX)
 MAX_COMMAND = 64  # characters in a command name or an error code
 MAX_KEY_WORDS = 10_000  # words in one send-keys (the frame's 1 MiB bounds their text)
 EMULATORS = ("vt", "ghostty", "pyte")  # the session models (ptymux.term)
+SIZE_POLICIES = ("latest", "smallest", "largest")  # how clients' sizes make a session's
 _HEADER = struct.Struct(">I")
 
 
@@ -103,6 +104,18 @@ class NewSession(NamedTuple):
     emulator: str | None = None  # the session's model: one of EMULATORS (None: vt)
     log: str | None = None  # a file the server appends all the program's output to
     remain: bool = False  # keep the session (its last screen) after its program exits
+    keys: list[list[Any]] = []  # [[sequence, action], ...] the server watches for (v4)
+    tty: str = ""  # the client's terminal (its name), for scrollback and list-clients (v4)
+    title: str = ""  # set the terminal's title to this plus the session's name (v4)
+    size_policy: str | None = None  # one of SIZE_POLICIES (None: latest)
+    # From a client on another host (-H), for ``ptymux proxy`` on the server's host to fill
+    # in: ``env`` (its own environment, the request's variables over it), ``cwd`` and
+    # ``log`` (relative to its home; '' is the home). The proxy removes the flag; a server
+    # refuses a request that still has it (the local environment must never stand in).
+    remote: bool = False
+
+
+MAX_BINDINGS = 32
 
 
 class Attach(NamedTuple):
@@ -113,6 +126,12 @@ class Attach(NamedTuple):
     target: str | None = None
     terminal: bool = False  # as in NewSession
     detach_keys: bytes = b""
+    keys: list[list[Any]] = []  # as in NewSession (v4)
+    tty: str = ""
+    title: str = ""
+    scrollback: int = 0  # history lines to write into the terminal before the redraw (v4)
+    read_only: bool = False  # attach -r: keys never reach the program, size never counts
+    detach_others: bool = False  # attach -d: detach the session's other clients first
 
 
 class Input(NamedTuple):
@@ -136,7 +155,21 @@ class Resize(NamedTuple):
 
 
 class Detach(NamedTuple):
-    """Leave the attached session; it keeps running."""
+    """Leave the attached session; it keeps running. With an ``action`` other than
+    ``detach`` (v4), a key binding the client saw: the server leaves the terminal as it is
+    (the client draws over it) and answers with Action instead of Detached."""
+
+    action: str = ""
+
+
+class Action(NamedTuple):
+    """A key binding for the client (v4): the connection has left session ``id``, the
+    server has let go of the terminal without resetting it, and the client does
+    ``action`` (open the switcher, switch, …)."""
+
+    action: str
+    id: int
+    name: str
 
 
 class ListSessions(NamedTuple):
@@ -216,6 +249,7 @@ ERROR_CODES = (
     "exists",  # a session of that name exists
     "denied",  # another uid
     "version",  # no protocol version in common
+    "no-server",  # (ptymux proxy, instead of a server's hello) no server runs there
     "protocol",  # a malformed frame: the connection is closed
     "internal",  # a bug of ours
 )
@@ -280,6 +314,47 @@ class SessionInfo(NamedTuple):
     ended: bool = False  # its program exited; kept by new --remain-on-exit
     status: int | None = None  # how it exited, once ended
     signal: int | None = None
+    activity: float = 0.0  # epoch seconds of its last use (attach, keys): most recent first
+    size_policy: str = "latest"
+
+
+class ListClients(NamedTuple):
+    """Ask for the attached clients (of the session ``target`` names, else all)."""
+
+    target: str | None = None
+
+
+class ClientInfo(NamedTuple):
+    """One attached client, as ``list-clients`` shows it."""
+
+    id: int
+    session: int  # the session's id
+    session_name: str
+    tty: str
+    cols: int
+    rows: int
+    read_only: bool
+    attached: float  # epoch seconds
+    behind: int  # bytes sent to it that it has not read yet
+    pid: int = 0  # its process (SO_PEERCRED)
+
+
+class ClientList(NamedTuple):
+    clients: list[ClientInfo]
+
+
+class DetachClient(NamedTuple):
+    """Detach one client (``client``: its id) or every client of the session ``target``."""
+
+    target: str | None = None
+    client: int | None = None
+
+
+class SetSizePolicy(NamedTuple):
+    """Change how the session ``target`` takes its size from its clients' sizes."""
+
+    target: str
+    policy: str
 
 
 class EndedInfo(NamedTuple):
@@ -325,7 +400,8 @@ Message: TypeAlias = (
     Hello | Request | Reply | Chunk | NewSession | Attach | Input | Written | Resize | Detach
     | ListSessions | KillSession | KillServer | Capture | Ok | Error | Created | Attached
     | Output | Exited | Detached | SessionList | CaptureResult | HasSession | RenameSession
-    | SendKeys | Wait | WaitResult | EndedInfo | SessionInfo
+    | SendKeys | Wait | WaitResult | EndedInfo | SessionInfo | Action | ListClients
+    | ClientInfo | ClientList | DetachClient | SetSizePolicy
 )
 
 
@@ -383,6 +459,20 @@ def _detach_keys(v: Any) -> bytes:
     if type(v) is not bytes or len(v) > MAX_DETACH_KEYS:
         raise ProtocolError(f"expected at most {MAX_DETACH_KEYS} bytes")
     return v
+
+
+def _bindings(v: Any) -> list[list[Any]]:
+    """Key bindings: at most MAX_BINDINGS [sequence, action] pairs, no empty sequence."""
+    if type(v) is not list or len(v) > MAX_BINDINGS:
+        raise ProtocolError(f"expected at most {MAX_BINDINGS} bindings")
+    out = []
+    for pair in v:
+        if type(pair) is not list or len(pair) != 2:
+            raise ProtocolError("a binding is [keys, action]")
+        out.append([_detach_keys(pair[0]), _text(MAX_COMMAND)(pair[1])])
+    if any(not seq for seq, _action in out):
+        raise ProtocolError("a binding needs at least one key")
+    return out
 
 
 def _one_of(choices: tuple[str, ...]) -> Check:
@@ -486,7 +576,29 @@ _SESSION_INFO_FIELDS: dict[str, Check] = {
     "ended": _bool,
     "status": _optional(_ANY_INT),
     "signal": _optional(_int(1, 255)),
+    "activity": _float,
+    "size_policy": _text(MAX_COMMAND),
 }
+
+_CLIENT_INFO_FIELDS: dict[str, Check] = {
+    "id": _ID,
+    "session": _ID,
+    "session_name": _str,
+    "tty": _text(MAX_PATH),
+    "cols": _int(0, MAX_COLS),
+    "rows": _int(0, MAX_ROWS),
+    "read_only": _bool,
+    "attached": _float,
+    "behind": _int(0, 2**63 - 1),
+    "pid": _ANY_INT,
+}
+
+
+def _client_list(v: Any) -> list[ClientInfo]:
+    if type(v) is not list:
+        raise ProtocolError("expected a list of clients")
+    return [_build(ClientInfo, _CLIENT_INFO_FIELDS, _known(_CLIENT_INFO_FIELDS, x)) for x in v]
+
 
 _FIELDS: dict[type[Message], dict[str, Check]] = {
     Hello: {
@@ -513,6 +625,11 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "emulator": _optional(_one_of(EMULATORS)),
         "log": _optional(_text(MAX_PATH)),
         "remain": _bool,
+        "keys": _bindings,
+        "tty": _text(MAX_PATH),
+        "title": _text(MAX_NAME),
+        "size_policy": _optional(_one_of(SIZE_POLICIES)),
+        "remote": _bool,
     },
     Attach: {
         "cols": _COLS,
@@ -520,11 +637,18 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
         "target": _optional(_TARGET),
         "terminal": _bool,
         "detach_keys": _detach_keys,
+        "keys": _bindings,
+        "tty": _text(MAX_PATH),
+        "title": _text(MAX_NAME),
+        "scrollback": _int(0, MAX_HISTORY),
+        "read_only": _bool,
+        "detach_others": _bool,
     },
     Input: {"data": _bytes},
     Written: {"size": _int(0, 2**63 - 1)},
     Resize: {"cols": _COLS, "rows": _ROWS},
-    Detach: {},
+    Detach: {"action": _text(MAX_COMMAND)},
+    Action: {"action": _text(MAX_COMMAND), "id": _ID, "name": _str},
     ListSessions: {"ended": _bool},
     KillSession: {"target": _TARGET},
     KillServer: {},
@@ -556,6 +680,10 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     },
     Detached: {"id": _ID, "name": _str},
     SessionList: {"sessions": _session_list, "ended": _ended_list},
+    ListClients: {"target": _optional(_TARGET)},
+    ClientList: {"clients": _client_list},
+    DetachClient: {"target": _optional(_TARGET), "client": _optional(_ID)},
+    SetSizePolicy: {"target": _TARGET, "policy": _one_of(SIZE_POLICIES)},
     SessionInfo: _SESSION_INFO_FIELDS,
     CaptureResult: {"text": _str},
 }
@@ -575,6 +703,7 @@ KINDS: dict[str, type[Message]] = {
     "output": Output,
     "exited": Exited,
     "detached": Detached,
+    "action": Action,
 }
 
 # The commands: a request's ``command`` -> the record its ``args`` must make, and the record
@@ -591,6 +720,9 @@ COMMANDS: dict[str, tuple[type[Message], type[Message]]] = {
     "rename-session": (RenameSession, Ok),
     "send-keys": (SendKeys, Ok),
     "wait": (Wait, WaitResult),
+    "list-clients": (ListClients, ClientList),
+    "detach-client": (DetachClient, Ok),
+    "set-size-policy": (SetSizePolicy, Ok),
 }
 _COMMAND_OF: dict[type, str] = {args: name for name, (args, _result) in COMMANDS.items()}
 
@@ -677,7 +809,8 @@ def _build(cls: Any, fields: dict[str, Check], raw: Any) -> Any:
 def _plain(value: Any) -> Any:
     """Nested records (the sessions of a listing) as maps."""
     if type(value) is list:
-        return [v._asdict() if isinstance(v, SessionInfo | EndedInfo) else v for v in value]
+        return [v._asdict() if isinstance(v, SessionInfo | EndedInfo | ClientInfo) else v
+                for v in value]
     return value
 
 

@@ -278,6 +278,9 @@ class Mux:
         if os.environ.get("PTYMUX_TEST_OLD"):
             self.env["PYTHONPATH"] = os.environ["PTYMUX_TEST_OLD"]
         self.terminals: list[Terminal | TmuxTerminal] = []
+        # PTYMUX_CONFIG must name a file that exists: an empty one is the defaults.
+        with open(self.env["PTYMUX_CONFIG"], "w"):
+            pass
 
     @property
     def socket(self) -> str:

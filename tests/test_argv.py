@@ -26,12 +26,14 @@ FAST = [
     ["attach"], ["a", "-t", "build", "--detach-keys", "ctrl-a,d"], ["-L", "x"],
     ["rename", "-t", "a", "b"], ["wait", "-t", "job"], ["help"], ["help", "kill"],
     ["completions", "bash"], ["start-server", "--foreground"], ["kill-server"],
+    ["-H", "box", "ls"], ["-Hbox", "ls"], ["-H", "alice@box:2222", "-L", "x", "attach", "-t", "2"],
+    ["-H", "box", "new", "-d", "-s", "nightly", "--", "./run.sh"], ["proxy", "--start"],
 ]
 SLOW = [  # argparse's to judge: help, version, mistakes, odd forms
     ["-h"], ["-V"], ["--version"], ["ls", "-h"], ["lss"], ["ls", "--bogus"], ["kill"],
     ["kill", "-t"], ["capture", "-S", "x"], ["capture", "-S"], ["has", "-t", "-x"],
     ["rename", "-t", "a"], ["rename", "-t", "a", "b", "c"], ["send", "-t", "x"],
-    ["ls", "extra"], ["--", "ls"], ["ls", "--json=1"], ["-L"],
+    ["ls", "extra"], ["--", "ls"], ["ls", "--json=1"], ["-L"], ["-H"], ["-H", "-x", "ls"],
 ]
 
 

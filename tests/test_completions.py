@@ -56,6 +56,8 @@ def _bash_complete(mux: Mux, line: str) -> list[str]:
 def test_bash_completes_commands_options_and_sessions(mux: Mux) -> None:
     assert sorted(_bash_complete(mux, "ptymux kil")) == ["kill", "kill-server", "kill-session"]
     assert _bash_complete(mux, "ptymux -L x capture -")[:2] == ["-t", "-e"]
+    assert _bash_complete(mux, "ptymux -H box capture -")[:2] == ["-t", "-e"]
+    assert sorted(_bash_complete(mux, "ptymux -")) == ["-H", "-L", "-S", "-V"]
     mux.run("new", "-d", "-s", "build", "--", "sleep", "60", check=True)
     mux.run("new", "-d", "-s", "bench", "--", "sleep", "60", check=True)
     assert sorted(_bash_complete(mux, "ptymux attach -t b")) == ["bench", "build"]

@@ -15,9 +15,9 @@ from ptymux import protocol as p
 from ptymux.commands import SERVED
 
 
-def _greeted(mux: Mux) -> tuple[socket.socket, p.Hello]:
+def _greeted(mux: Mux, versions: tuple[int, ...] = p.VERSIONS) -> tuple[socket.socket, p.Hello]:
     sock = raw_connect(mux, timeout=10)
-    sock.sendall(p.encode(p.Hello(version=p.VERSION, pid=1, versions=[3])))
+    sock.sendall(p.encode(p.Hello(version=max(versions), pid=1, versions=list(versions))))
     decoder = p.FrameDecoder()
     while not (msgs := decoder.messages(sock.recv(65536))):
         pass
@@ -31,6 +31,24 @@ def test_the_handshake_names_every_command_the_server_serves(mux: Mux) -> None:
     assert hello.version == p.VERSION and hello.versions == list(p.VERSIONS)
     assert set(hello.commands or ()) == set(SERVED) == set(p.COMMANDS)
     assert hello.software.startswith("ptymux ")
+    sock.close()
+
+
+def test_a_version_3_client_gets_version_3_and_its_detach_keys(mux: Mux) -> None:
+    """A client from before key bindings: the server speaks 3 to it, watches its detach
+    keys and answers its detach as before."""
+    mux.run("new", "-d", "-s", "old", "--", "sleep", "60", check=True)
+    sock, hello = _greeted(mux, (3,))
+    assert hello.version == 3
+    sock.sendall(p.encode(p.Attach(cols=80, rows=24, target="old", detach_keys=b"\x01d"), 1))
+    sock.sendall(p.encode(p.Detach()))
+    decoder = p.FrameDecoder()
+    got: list[p.Message] = []
+    while not any(isinstance(m, p.Detached) for m in got):
+        data = sock.recv(65536)
+        assert data
+        got += decoder.messages(data)
+    assert not any(isinstance(m, p.Action) for m in got)
     sock.close()
 
 

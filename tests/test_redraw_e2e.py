@@ -10,10 +10,13 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
+from conftest import isolated_mux
 
 from harness import HELPERS, Mux, TmuxTerminal, wait_until
+from ptymux.term.vt_model import VtModel
 
 
 @pytest.fixture
@@ -25,15 +28,17 @@ pytestmark = pytest.mark.skipif(not shutil.which("tmux"), reason="tmux plays the
 
 
 def _settle(term: TmuxTerminal, marker: str) -> tuple[str, str]:
+    """The view once ``marker`` is shown and the view stops changing; a view that never
+    stops changing fails the test (it is not a screen to compare)."""
     term.wait_for(marker)
     last = None
-    for _ in range(100):  # the view stops changing
+    for _ in range(100):
         view = term.view()
         if view == last:
             return view
         last = view
         time.sleep(0.05)
-    return term.view()
+    raise AssertionError(f"the screen never stopped changing; last:\n{last}")
 
 
 # Byte streams that exercise what a redraw must carry. Each ends with a marker line.
@@ -61,7 +66,8 @@ def test_late_attach_matches_a_terminal_that_saw_everything(mux: Mux, name: str)
     wait_until(lambda: "MARK" in mux.run("capture", "-t", name).stdout, what="MARK")
     late = mux.tmux("attach", "-t", name)
     assert _settle(late, "MARK") == expected
-    assert late.title() == reference.title()
+    # The program's own title, else ptymux's (config set-title).
+    assert late.title() == (reference.title() if name == "modes" else f"ptymux: {name}")
 
 
 def test_vim_survives_detach_and_reattach(mux: Mux) -> None:
@@ -196,3 +202,49 @@ def test_random_bytes_do_not_kill_the_session(mux: Mux) -> None:
     term.wait_for("SURVIVED")
     term.detach()
     assert mux.run("ls").stdout.startswith("noise:")
+
+
+# -- keyboard protocol and hyperlinks, read at the byte level ----------------------------
+# tmux 3.3a keeps neither kitty keyboard flags nor hyperlinks, so here the user's terminal
+# is a pty whose every byte is kept, replayed into ptymux's own emulator (which keeps
+# both) to read back what the terminal was left with.
+
+
+@pytest.fixture
+def vt_mux() -> Iterator[Mux]:
+    """Restoring flags and links is the vt model's (docs/terminal-state.md)."""
+    yield from isolated_mux("vt")
+
+
+def _terminal_state(raw: bytes) -> VtModel:
+    terminal = VtModel(80, 24, 100)
+    terminal.feed(raw)
+    return terminal
+
+
+def test_kitty_flags_popped_on_detach_and_pushed_on_attach(vt_mux: Mux) -> None:
+    script = (r"printf '\033[>1u\033[>5u\033[?1049h\033[>3uKITTY'; "
+              r"printf '\033]8;;https://example.com/x\033\\link\033]8;;\033\\'; sleep 60")
+    term = vt_mux.spawn("new", "-s", "kb", "--", "sh", "-c", script)
+    term.wait_for("KITTYlink")
+    with term.lock:
+        live = bytes(term.raw)
+    shown = _terminal_state(live).term
+    assert (shown.kitty_main, shown.kitty_alt) == ([1, 5], [3])
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    left = _terminal_state(bytes(term.raw)).term  # everything, the detach bytes last
+    assert (left.in_alt, left.kitty_main, left.kitty_alt) == (False, [], [])
+    again = vt_mux.spawn("attach", "-t", "kb")
+    again.wait_for("KITTYlink")
+    wait_until(lambda: b"\x1b[?25h" in again.raw, what="the redraw's end")
+    restored = _terminal_state(bytes(again.raw)).term
+    assert (restored.in_alt, restored.kitty_main, restored.kitty_alt) == (True, [1, 5], [3])
+    # the hyperlink survived the re-attach, on its cells
+    row = restored.buf[0]
+    assert [p.link for p in row.pens[5:9]] == [";https://example.com/x"] * 4
+    assert row.pens[9].link == ""
+    captured = vt_mux.run("capture", "-e", "-t", "kb", check=True).stdout
+    assert "\x1b]8;;https://example.com/x\x1b\\link\x1b]8;;\x1b\\" in captured
+    again.send(b"\x10\x11")
+    assert again.wait_exit() == 0

@@ -299,3 +299,15 @@ def test_kill_server_ends_a_kept_session_at_once(mux: Mux) -> None:
     assert mux.run("kill-server", timeout=5).returncode == 0
     assert term.wait_exit() == 0
     assert "[exited (session dead, status 0)]" in term.text()
+
+
+def test_pane_current_path_prefers_what_the_shell_reported(mux: Mux) -> None:
+    """OSC 7 (a shell's terminal integration) says where the shell is, also over ssh,
+    where /proc would say the ssh client's directory."""
+    script = "printf '\\033]7;file://far-host/srv/some%%20dir\\033\\\\'; sleep 60"
+    mux.run("new", "-d", "-s", "osc7", "-c", "/tmp", "--", "sh", "-c", script, check=True)
+    mux.run("new", "-d", "-s", "plain", "-c", "/tmp", "--", "sleep", "60", check=True)
+    fmt = "#{session_name}=#{pane_current_path}"
+    wait_until(lambda: "osc7=/srv/some dir" in mux.run("ls", "-F", fmt).stdout,
+               what="the reported directory")
+    assert "plain=/tmp" in mux.run("ls", "-F", fmt).stdout

@@ -63,7 +63,10 @@ def test_the_server_holds_the_terminal_only_while_attached(mux: Mux) -> None:
 
 
 def test_a_terminal_that_stops_reading_loses_nothing(mux: Mux) -> None:
-    """Output waits for a stalled terminal (the program is paused), then all of it comes."""
+    """Output waits for a terminal that is slow (the program is paused), then all of it
+    comes. Slow: it stops for less than the stall timeout, raised here (a client stopped
+    for longer is in catch-up: tests/test_flow_e2e.py)."""
+    mux.env["PTYMUX_STALL_TIMEOUT"] = "30"
     count = 150_000  # ~1 MB of output: more than the server buffers for one client
     term = mux.spawn("new", "--", "sh", "-c", f"read go; seq 1 {count}; echo END; sleep 60")
     time.sleep(0.3)

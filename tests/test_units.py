@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ptymux import protocol as p
-from ptymux.config import ConfigError, describe_keys, load, parse_detach_keys
-from ptymux.keys import DetachMatcher
 
 # --- protocol -----------------------------------------------------------------------------
 
 ARGS: list[p.Message] = [  # one arguments record per command
     p.NewSession(argv=["sh", "-c", "x"], cwd="/", env={"A": "b"}, cols=80, rows=24,
                  name="n", history=10, detached=True, terminal=True, detach_keys=b"\x01d"),
-    p.Attach(cols=1, rows=1, target=None, terminal=True, detach_keys=b"\x10\x11"),
+    p.Attach(cols=1, rows=1, target=None, terminal=True, detach_keys=b"\x10\x11",
+             keys=[[b"\x10\x11", "detach"], [b"\x10\x0f", "switcher"]], tty="/dev/pts/1",
+             title="ptymux: ", scrollback=1000),
     p.ListSessions(),
     p.KillSession(target="x"),
     p.KillServer(),
@@ -27,6 +27,9 @@ ARGS: list[p.Message] = [  # one arguments record per command
     p.RenameSession(target="x", name="y"),
     p.SendKeys(target=None, keys=["C-c", "Enter"], literal=False, hex=True),
     p.Wait(target="job"),
+    p.ListClients(target="x"),
+    p.DetachClient(client=3),
+    p.SetSizePolicy(target="x", policy="smallest"),
 ]
 RESULTS: list[p.Message] = [  # one result record per command
     p.Created(id=3, name="x", terminal=True),
@@ -40,6 +43,11 @@ RESULTS: list[p.Message] = [  # one result record per command
     p.Ok(),
     p.Ok(),
     p.WaitResult(id=4, name="job", status=None, signal=15),
+    p.ClientList(clients=[p.ClientInfo(id=1, session=2, session_name="x", tty="/dev/pts/3",
+                                       cols=80, rows=24, read_only=True, attached=1.5,
+                                       behind=10, pid=99)]),
+    p.Ok(),
+    p.Ok(),
 ]
 SAMPLES: list[p.Message] = [
     p.Hello(version=p.VERSION, pid=42, versions=[3], software="ptymux 9", commands=["ls"]),
@@ -52,6 +60,8 @@ SAMPLES: list[p.Message] = [
     p.Written(size=12345),
     p.Resize(cols=p.MAX_COLS, rows=p.MAX_ROWS),
     p.Detach(),
+    p.Detach(action="switcher"),
+    p.Action(action="switcher", id=2, name="x"),
     p.Output(data=b"hello"),
     p.Exited(id=1, name="y", status=None, signal=9),
     p.Detached(id=1, name="y"),
@@ -64,6 +74,15 @@ def test_every_message_round_trips(msg: p.Message) -> None:
     (got,) = p.FrameDecoder().messages(frame)
     assert type(got) is type(msg)  # NamedTuples of equal fields compare equal
     assert got == msg
+
+
+@pytest.mark.parametrize("keys", [
+    [[b"", "detach"]], [[b"\x10", "detach", "x"]], [[b"\x10" * 17, "detach"]], "x",
+    [[b"\x10", "d" * 65]], [[b"\x10", "detach"]] * 33,
+])
+def test_bad_bindings_are_refused(keys: object) -> None:
+    with pytest.raises(p.ProtocolError):
+        p.parse_args("attach", {"cols": 80, "rows": 24, "keys": keys})
 
 
 def test_the_samples_cover_every_kind_and_command() -> None:
@@ -157,79 +176,6 @@ def test_invalid_results_are_refused() -> None:
 def test_arbitrary_bytes_never_escape_as_other_errors(data: bytes) -> None:
     with contextlib.suppress(p.ProtocolError):
         p.FrameDecoder().messages(data)
-
-
-# --- detach keys --------------------------------------------------------------------------
-
-CP, CQ = b"\x10", b"\x11"
-
-
-def feed_bytewise(keys: bytes, typed: bytes) -> tuple[bytes, bool]:
-    matcher = DetachMatcher(keys)
-    out = b""
-    for i in range(len(typed)):
-        got, detach = matcher.feed(typed[i : i + 1])
-        out += got
-        if detach:
-            return out, True
-    return out, False
-
-
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        (b"abc", (b"abc", False)),
-        (CP + CQ, (b"", True)),
-        (b"ab" + CP + CQ, (b"ab", True)),
-        (CP + b"x", (CP + b"x", False)),
-        (CP, (b"", False)),  # held back, no timeout
-        (CP + CP, (CP, False)),  # one literal Ctrl-P
-        (CP + CP + CP + CQ, (CP, True)),  # after a literal, a fresh sequence detaches
-        (CP + CP + b"x", (CP + b"x", False)),
-    ],
-)
-def test_detach_matcher(typed: bytes, expected: tuple[bytes, bool]) -> None:
-    assert feed_bytewise(CP + CQ, typed) == expected
-    assert DetachMatcher(CP + CQ).feed(typed) == expected  # same in one read
-
-
-def test_detach_matcher_three_keys() -> None:
-    keys = b"\x01bc"
-    assert feed_bytewise(keys, b"\x01bc") == (b"", True)
-    assert feed_bytewise(keys, b"\x01bx") == (b"\x01bx", False)
-
-
-def test_parse_detach_keys() -> None:
-    assert parse_detach_keys("ctrl-p,ctrl-q") == CP + CQ
-    assert parse_detach_keys("ctrl-a,d") == b"\x01d"
-    assert parse_detach_keys("ctrl-@,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_,DEL") == bytes(
-        [0, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x7F]
-    )
-    assert parse_detach_keys("CTRL-P") == CP
-    assert describe_keys(CP + CQ) == "Ctrl-P Ctrl-Q"
-    for bad in ("", "ctrl-", "ctrl-1", "ab", "ctrl-p,,ctrl-q", "é"):
-        with pytest.raises(ConfigError, match="detach key"):
-            parse_detach_keys(bad)
-
-
-def test_config_file(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pathlib
-
-    path = pathlib.Path(str(tmp_path)) / "c.toml"
-    monkeypatch.setenv("PTYMUX_CONFIG", str(path))
-    assert load().detach_keys == "ctrl-p,ctrl-q"
-    path.write_text('detach_keys = "ctrl-a,d"\nhistory = 10\nterm = "screen"\n')
-    cfg = load()
-    assert (cfg.detach_keys, cfg.history, cfg.term) == ("ctrl-a,d", 10, "screen")
-    path.write_text('detach_keys = "ctrl-zz"\n')
-    with pytest.raises(ConfigError, match="ctrl-zz"):
-        load()
-    path.write_text("colour = 1\n")
-    with pytest.raises(ConfigError, match="unknown key 'colour'"):
-        load()
-    path.write_text("history = 'x'\n")
-    with pytest.raises(ConfigError, match="history must be an integer"):
-        load()
 
 
 # --- start-up -----------------------------------------------------------------------------

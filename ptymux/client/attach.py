@@ -2,11 +2,11 @@
 
 On a local socket the client passes the server its terminal (a fresh open of it), and the
 server reads keys from it and writes output to it directly, as tmux does: one process less
-on every keystroke's way. Otherwise (no fd passing, ``PTYMUX_PASS_TERMINAL=0``, the server
-declined) keys go to the server as frames (minus the detach sequence) and output comes back
-as frames. Either way this process keeps the terminal's mode and size, and whatever way the
-attachment ends — detach, exit, a lost server, an exception — it puts the terminal back the
-way the user had it.
+on every keystroke's way. Otherwise (no fd passing, as over SSH with -H;
+``PTYMUX_PASS_TERMINAL=0``; the server declined) keys go to the server as frames (minus
+the detach sequence) and output comes back as frames. Either way this process keeps the
+terminal's mode and size, and whatever way the attachment ends — detach, exit, a lost
+server, an exception — it puts the terminal back the way the user had it.
 """
 
 from __future__ import annotations
@@ -21,22 +21,33 @@ from collections.abc import Callable, Iterator
 
 from ptymux import protocol as p
 from ptymux.client.connection import ClientError, Connection
-from ptymux.keys import DetachMatcher
+from ptymux.keys import KeyMatcher
 from ptymux.printable import printable
 from ptymux.statuses import describe, exit_code
 
+TYPE_CHECKING = False  # see ptymux/records.py
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from ptymux.records import NamedTuple
+
 # What the user's terminal gets when we leave it, whatever the program had switched on:
+# modifyOtherKeys (before the SGR reset: a terminal without it may read CSI > 4 m as SGR 4),
 # attributes, cursor, keypad and cursor keys, mouse and focus reporting, bracketed paste,
-# cursor style, autowrap, insert mode, and the title (popped from where attaching pushed
-# it). What would move the cursor (the alternate screen, origin mode, the scroll region) is
-# undone by the server, which knows from its model whether it is needed (ScreenModel.leave).
-TERMINAL_RESET = (
-    b"\x1b[0m\x1b[?25h\x1b[?1l\x1b>"
+# cursor style, autowrap, insert mode, the kitty keyboard flags (all popped: a shell that
+# wants them pushes them again at its prompt), an open hyperlink, a synchronized update
+# left begun, and the title (popped from where attaching pushed it). What would move the
+# cursor (the alternate screen, origin mode, the scroll region) and what only the model
+# knows (the alternate screen's keyboard flags, colours the program set) is undone by the
+# server (ScreenModel.leave). docs/terminal-state.md lists every piece of state.
+MODES_RESET = (
+    b"\x1b[>4m\x1b[0m\x1b[?25h\x1b[?1l\x1b>"
     b"\x1b[?9l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l\x1b[?1004l"
-    b"\x1b[?2004l\x1b[0 q\x1b[?7h\x1b[4l\x1b[23;0t"
+    b"\x1b[?2004l\x1b[0 q\x1b[?7h\x1b[4l\x1b[<99u\x1b]8;;\x1b\\\x1b[?2026l"
 )
 TITLE_PUSH = b"\x1b[22;0t"
 TITLE_POP = b"\x1b[23;0t"
+TERMINAL_RESET = MODES_RESET + TITLE_POP
 
 
 def terminal_size(fd: int) -> tuple[int, int]:
@@ -125,49 +136,228 @@ class _SignalPipe:
         os.close(self.write_fd)
 
 
+class AttachSettings(NamedTuple):
+    """How the attached client behaves (from the config and the command line)."""
+
+    bindings: dict[bytes, str]  # key sequence -> action (ptymux/keys.py)
+    scrollback: int = 0  # history lines written into the terminal on attach
+    switcher_scrollback: bool = False  # ... also when switching sessions
+    exit_on_close: bool = False  # exit when the session ends, even with others left
+    title: str = ""  # the terminal title's prefix ("ptymux: "); '' leaves the title alone
+    preview: bool = True  # the switcher's preview
+    where: str = ""  # the server's host when remote (the switcher's header)
+    read_only: bool = False  # attach -r, kept when switching
+    # a detached ``new`` as `ptymux new` here would make it (the switcher's "create")
+    new_session: Callable[[], p.NewSession] | None = None
+
+    @property
+    def detach_keys(self) -> bytes:
+        """The detach sequence, for a server that knows no other binding (protocol 3)."""
+        return next(seq for seq, action in self.bindings.items() if action == "detach")
+
+    def help_rows(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for every binding, as the help screen lists them."""
+        from ptymux.config import describe_keys
+        from ptymux.keys import ACTIONS
+
+        return [(describe_keys(seq), ACTIONS.get(action, action))
+                for seq, action in self.bindings.items()]
+
+
+class _Ending(NamedTuple):
+    """How one attachment ended."""
+
+    message: str  # the one line for the user ('' for an action)
+    code: int
+    action: str = ""  # a key binding for the client (the switcher …)
+    session: int | None = None  # the session it was attached to
+    name: str = ""
+    exited: bool = False  # its program ended
+
+
 def run_attached(
-    conn: Connection, request: Callable[[bool], p.Message], detach_keys: bytes
+    conn: Connection, request: Callable[[bool], p.Message], settings: AttachSettings
 ) -> int:
     """Send the attaching ``request`` (built for passing the terminal or not), then pass the
-    terminal through until detach or exit; return the process exit code."""
+    terminal through until detach or exit, following the key bindings for the client
+    (the switcher, next session …) in between; return the process exit code."""
     fd_in, fd_out = 0, 1
-    matcher = DetachMatcher(detach_keys)
     signals = _SignalPipe((signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP))
-    size = terminal_size(fd_in)
+    v4 = conn.version >= 4
+    tty = _tty_name(fd_in) if v4 else ""
+    if tty and conn.host:  # a name that is this machine's, on another's server
+        import socket
+
+        tty = f"{socket.gethostname()}:{tty}"[: p.MAX_PATH]
     try:
         # Raw mode first: the server may read the terminal as soon as it has it.
         with raw_terminal(fd_in, fd_out) as raw:
-            passed = open_terminal(fd_in, fd_out) if conn.can_pass_fds else None
-            try:
-                fds = () if passed is None else (passed,)
-                reply = conn.request(request(passed is not None), fds)
-            finally:
-                if passed is not None:
-                    os.close(passed)
-            if not isinstance(reply, (p.Created, p.Attached)):
-                raise ClientError("unexpected reply from the server")
-            raw.drawn = True
-            name = reply.name
-            try:
-                conn.send(p.Resize(*size))  # the size may have changed since the request
-                message, code = _loop(
-                    conn, name, matcher, signals, size, fd_in, fd_out, not reply.terminal
-                )
-            except ClientError:  # the server vanished mid-send or mid-read
-                # It may have said goodbye first (a program that exited at once, and a
-                # server that left with its last session): what it sent has been read.
-                ending, _ = _handle_pending(conn, fd_out)
-                message, code = ending or (f"[lost server (session {name})]", 1)
+            build = request
+            scrollback = settings.scrollback
+            retried = True  # the first request's errors are the command's errors
+            while True:
+                try:
+                    ending = _attach_once(conn, build, settings, signals, raw, tty, scrollback)
+                except ClientError:
+                    # The session we were switching to went away meanwhile: the most
+                    # recent other one, once; else the error.
+                    fallback = None if retried else _most_recent_other(conn, None)
+                    if fallback is None:
+                        raise
+                    retried = True
+                    build = _attach_request(fallback, settings)
+                    continue
+                retried = False
+                if not v4:
+                    break
+                target: int | str | None = None
+                if ending.action:
+                    target = _follow(conn, ending, settings)
+                    if target is None:  # the switcher said detach
+                        _write_all(fd_out, MODES_RESET)
+                        ending = ending._replace(
+                            message=f"[detached (from session {ending.name})]", code=0)
+                        break
+                elif ending.exited and not settings.exit_on_close:
+                    target = _most_recent_other(conn, ending.session)
+                    if target is not None:
+                        _write_all(fd_out, f"\r\n{printable(ending.message)}\r\n".encode())
+                if target is None:
+                    break
+                scrollback = settings.scrollback if settings.switcher_scrollback else 0
+                if isinstance(target, str):  # the session we came from: what it printed since
+                    scrollback = settings.scrollback
+                build = _attach_request(target, settings)
     finally:
         signals.close()
     # Names and errors come from the server: shown with control characters escaped.
-    os.write(fd_out, f"\r\n{printable(message)}\r\n".encode())
-    return code
+    os.write(fd_out, f"\r\n{printable(ending.message)}\r\n".encode())
+    return ending.code
 
 
-def _handle_pending(conn: Connection, fd_out: int) -> tuple[tuple[str, int] | None, int]:
-    """Write the output received so far: (the final message and exit code if it came,
-    how many output bytes were written)."""
+def _tty_name(fd: int) -> str:
+    try:
+        return os.ttyname(fd)[: p.MAX_PATH]
+    except OSError:
+        return ""
+
+
+def _attach_request(target: int | str, settings: AttachSettings
+                    ) -> Callable[[bool], p.Message]:
+    """An attach to session ``target`` (an id: switching; a str: back to the one we left)."""
+    text = target if isinstance(target, str) else f"${target}"
+    return lambda passing: p.Attach(*terminal_size(0), target=text, terminal=passing,
+                                    read_only=settings.read_only)
+
+
+def _attach_once(
+    conn: Connection,
+    request: Callable[[bool], p.Message],
+    settings: AttachSettings,
+    signals: _SignalPipe,
+    raw: _Raw,
+    tty: str,
+    scrollback: int,
+) -> _Ending:
+    """One attachment: the request, then the terminal passed through until it ends."""
+    fd_in, fd_out = 0, 1
+    matcher = KeyMatcher(settings.bindings)
+    size = terminal_size(fd_in)
+    passed = open_terminal(fd_in, fd_out) if conn.can_pass_fds else None
+    try:
+        fds = () if passed is None else (passed,)
+        msg = request(passed is not None)
+        if conn.version >= 4:
+            assert isinstance(msg, (p.Attach, p.NewSession))
+            keys = [[seq, action] for seq, action in settings.bindings.items()]
+            msg = msg._replace(keys=keys, tty=tty, title=settings.title, detach_keys=b"")
+            if isinstance(msg, p.Attach):
+                msg = msg._replace(scrollback=scrollback)
+        else:
+            assert isinstance(msg, (p.Attach, p.NewSession))
+            msg = msg._replace(detach_keys=settings.detach_keys)
+        reply = conn.request(msg, fds)
+    finally:
+        if passed is not None:
+            os.close(passed)
+    if not isinstance(reply, (p.Created, p.Attached)):
+        raise ClientError("unexpected reply from the server")
+    raw.drawn = True
+    try:
+        conn.send(p.Resize(*size))  # the size may have changed since the request
+        return _loop(conn, reply, matcher, signals, size, fd_in, fd_out, not reply.terminal)
+    except ClientError:  # the server vanished mid-send or mid-read
+        # It may have said goodbye first (a program that exited at once, and a
+        # server that left with its last session): what it sent has been read.
+        ending, _ = _handle_pending(conn, fd_out)
+        return ending or _Ending(f"[lost server (session {reply.name})]", 1)
+
+
+def _follow(conn: Connection, ending: _Ending, settings: AttachSettings) -> int | str | None:
+    """Do what a binding for the client asks; the session to attach next (an id, or the
+    target of the one we left), or None to detach."""
+    action, current = ending.action, ending.session
+    back = f"${current}"
+    if action in ("switcher", "help"):
+        return _run_switcher(conn, current, settings, show_help=action == "help")
+    if action in ("next-session", "previous-session"):
+        sessions = conn.request(p.ListSessions())
+        assert isinstance(sessions, p.SessionList)
+        ids = [s.id for s in sessions.sessions]
+        if current in ids:
+            step = 1 if action == "next-session" else -1
+            return ids[(ids.index(current) + step) % len(ids)]
+        return ids[0] if ids else back
+    if action == "last-session":
+        other = _most_recent_other(conn, current)
+        return back if other is None else other
+    if action == "new-session" and settings.new_session is not None:
+        try:
+            created = conn.request(settings.new_session())
+        except ClientError as e:  # (a bad default command …): say so, go back
+            _write_all(1, f"\r\nptymux: {printable(str(e))}\r\n".encode())
+            return back
+        assert isinstance(created, p.Created)
+        return created.id
+    return back  # an action this client does not know (a newer config's)
+
+
+def _run_switcher(conn: Connection, current: int | None, settings: AttachSettings,
+                  show_help: bool = False) -> int | str | None:
+    # The program's modes (mouse, keypad, a scroll region …) are not the switcher's.
+    _write_all(1, MODES_RESET + b"\x1b[?6l\x1b[r")
+    from ptymux.client.switcher import run_switcher  # prompt_toolkit: only now
+    from ptymux.client.switcher_host import SwitcherHost
+
+    def no_new() -> p.NewSession:
+        raise ClientError("this client cannot create sessions here")
+
+    host = SwitcherHost(conn, settings.new_session or no_new)
+    choice = run_switcher(host, current, settings.help_rows(), preview=settings.preview,
+                          where=settings.where, show_help=show_help)
+    if choice.action == "detach":
+        return None
+    if choice.action == "switch" and choice.session is not None:
+        return choice.session
+    return f"${current}"  # back where we came from
+
+
+def _most_recent_other(conn: Connection, gone: int | None) -> int | None:
+    """The most recently used session other than ``gone`` that still runs, or None."""
+    try:
+        listing = conn.request(p.ListSessions())
+    except ClientError:
+        return None
+    assert isinstance(listing, p.SessionList)
+    others = [s for s in listing.sessions if s.id != gone and not s.ended]
+    if not others:
+        return None
+    return max(others, key=lambda s: (s.activity, s.id)).id
+
+
+def _handle_pending(conn: Connection, fd_out: int) -> tuple[_Ending | None, int]:
+    """Write the output received so far: (how the attachment ended if it did, how many
+    output bytes were written)."""
     output: list[bytes] = []  # consecutive output frames go to the terminal in one write
     written = 0
 
@@ -187,25 +377,29 @@ def _handle_pending(conn: Connection, fd_out: int) -> tuple[tuple[str, int] | No
         if isinstance(msg, p.Exited):
             code = exit_code(msg.status, msg.signal, unknown=0)
             why = describe(msg.status, msg.signal)
-            return (f"[exited (session {msg.name}, {why})]", code), written
+            return _Ending(f"[exited (session {msg.name}, {why})]", code, session=msg.id,
+                           name=msg.name, exited=True), written
         elif isinstance(msg, p.Detached):
-            return (f"[detached (from session {msg.name})]", 0), written
+            return _Ending(f"[detached (from session {msg.name})]", 0, session=msg.id,
+                           name=msg.name), written
+        elif isinstance(msg, p.Action):
+            return _Ending("", 0, action=msg.action, session=msg.id, name=msg.name), written
         elif isinstance(msg, p.Error):
-            return (f"ptymux: {msg.message}", 1), written
+            return _Ending(f"ptymux: {msg.message}", 1), written
     flush()
     return None, written
 
 
 def _loop(
     conn: Connection,
-    name: str,
-    matcher: DetachMatcher,
+    reply: p.Created | p.Attached,
+    matcher: KeyMatcher,
     signals: _SignalPipe,
     size: tuple[int, int],
     fd_in: int,
     fd_out: int,
     read_keys: bool,
-) -> tuple[str, int]:
+) -> _Ending:
     detaching = False
     stdin_open = read_keys  # else the server reads the keys from the terminal itself
     unacked = 0  # output written since we last told the server (when it holds the terminal)
@@ -241,14 +435,15 @@ def _loop(
                 conn.send(p.Detach())
                 detaching = True
                 continue
-            keys, detach = matcher.feed(data)
+            keys, action, _rest = matcher.feed(data)  # (keys after a binding: dropped)
             if keys:
                 conn.send(p.Input(keys))
-            if detach:
-                conn.send(p.Detach())
+            if action is not None:
+                conn.send(p.Detach(action="" if action == "detach" else action))
                 detaching = True
         if conn.fileno() in ready and not conn.read_available():
-            return f"[lost server (session {name})]", 1
+            return _Ending(f"[lost server (session {reply.name})]", 1, session=reply.id,
+                           name=reply.name)
 
 
-__all__ = ["ClientError", "run_attached", "terminal_size"]
+__all__ = ["AttachSettings", "ClientError", "run_attached", "terminal_size"]

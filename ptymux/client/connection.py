@@ -41,6 +41,8 @@ class NoServer(ClientError):
 class Connection:
     """A connected, greeted client socket (any byte stream would do: see docs/protocol.md)."""
 
+    host = ""  # the server's host when it is reached over SSH (-H), else ''
+
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.decoder = p.FrameDecoder()
@@ -210,25 +212,60 @@ def _check_peer(sock: socket.socket, path: str) -> None:
 
 
 def _greet(sock: socket.socket) -> Connection:
+    conn = Connection(sock)
+    conn.send(hello())
+    greeted(conn, conn.receive())
+    return conn
+
+
+def hello() -> p.Hello:
+    """The client's half of the handshake: every protocol version it speaks."""
     from ptymux import __version__
 
-    conn = Connection(sock)
-    conn.send(p.Hello(version=p.VERSION, pid=os.getpid(), versions=list(p.VERSIONS),
-                      software=f"ptymux {__version__}"))
-    reply = conn.receive()
+    return p.Hello(version=p.VERSION, pid=os.getpid(), versions=list(p.VERSIONS),
+                   software=f"ptymux {__version__}")
+
+
+def greeted(conn: Connection, reply: p.Message) -> None:
+    """Take the server's answer to ``hello``: its version, software and commands, or the
+    one-line reason there is no talking to it (no version in common: both sides' versions
+    named, since that is what the user must upgrade)."""
     if isinstance(reply, p.Error):
+        if reply.code == "no-server":  # (from ptymux proxy: its host runs no server)
+            raise NoServer(reply.message)
+        if reply.code == "version":  # the server named its versions: ours too
+            ours = ", ".join(map(str, p.VERSIONS))
+            raise ClientError(f"{reply.message} (this ptymux speaks {ours})")
         raise ClientError(reply.message)
-    if not isinstance(reply, p.Hello) or reply.version not in p.VERSIONS:
+    if not isinstance(reply, p.Hello):
         raise ClientError("the server answered the greeting with something else")
+    if reply.version not in p.VERSIONS:
+        theirs = ", ".join(map(str, reply.versions or [reply.version]))
+        raise ClientError(
+            f"no protocol version in common with the server ({reply.software or 'ptymux'}"
+            f" speaks {theirs}; this ptymux speaks {', '.join(map(str, p.VERSIONS))})"
+        )
     conn.server_pid = reply.pid
     conn.version = reply.version
     conn.server_software = reply.software
     conn.server_commands = frozenset(reply.commands or ())
-    return conn
 
 
 def connect(paths: ServerPaths, start: bool = False, stay: bool = False) -> Connection:
-    """Connect to the server at ``paths``; with ``start``, start one if none is running."""
+    """Connect to the server at ``paths``; with ``start``, start one if none is running.
+    A server on another host (``-H``) is reached over SSH (ptymux.client.remote)."""
+    if paths.host:
+        from ptymux.client.remote import connect_remote
+
+        return connect_remote(paths, start, stay)
+    return _greet(open_socket(paths, start, stay))
+
+
+def open_socket(paths: ServerPaths, start: bool = False, stay: bool = False
+                ) -> socket.socket:
+    """A socket connected to the server at ``paths``, not greeted yet (``ptymux proxy``
+    relays the greeting of a client on another host); with ``start``, start one first if
+    none is running."""
     if len(paths.socket.encode()) > 100:
         raise ClientError(f"socket path too long for a Unix socket: {paths.socket}")
     while True:
@@ -238,7 +275,7 @@ def connect(paths: ServerPaths, start: bool = False, stay: bool = False) -> Conn
         if sock is None:
             sock = _start_server(paths, stay)
         if sock is not None:
-            return _greet(sock)
+            return sock
         # We waited while another client started the server: look again from the start.
 
 

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 # The modules, in the order ``ptymux help`` lists their commands.
 MODULES = (
     "new_session", "attach_session", "list_sessions", "kill_session", "kill_server",
-    "capture_pane", "has_session", "rename_session", "send_keys", "wait", "start_server",
-    "completions_cmd", "help",
+    "capture_pane", "has_session", "rename_session", "send_keys", "wait", "list_clients",
+    "detach_client", "set_size_policy", "start_server", "proxy",
+    "show_config", "completions_cmd", "help",
 )
 NAMES = {
     "new": "new_session", "new-session": "new_session",
@@ -36,7 +37,12 @@ NAMES = {
     "rename-session": "rename_session", "rename": "rename_session",
     "send-keys": "send_keys", "send": "send_keys",
     "wait": "wait", "wait-session": "wait",
+    "list-clients": "list_clients", "lsc": "list_clients",
+    "detach-client": "detach_client", "detach": "detach_client",
+    "set-size-policy": "set_size_policy", "size-policy": "set_size_policy",
     "start-server": "start_server", "start": "start_server",
+    "proxy": "proxy",
+    "show-config": "show_config", "config": "show_config",
     "completions": "completions_cmd",
     "help": "help",
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ptymux import protocol as p
-from ptymux.client.connection import connect
+from ptymux.client.connection import ClientError, connect
 from ptymux.commands import common
 from ptymux.commands.entry import TARGET_HELP, Arg, Command
 from ptymux.commands.new_session import KEYS_HELP
@@ -18,16 +18,17 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     cfg = common.config()
-    keys = common.detach_keys(args, cfg)
+    settings = common.attach_settings(args, cfg, paths.host)
     common.check_nesting(paths)
     conn = connect(paths)
     cols, rows = common.need_terminal()
+    if (args.read_only or args.detach_others) and conn.version < 4:
+        raise ClientError("the server runs an older ptymux without attach -r and -d")
     return common.attach_loop(
         conn,
-        lambda passing: p.Attach(
-            cols=cols, rows=rows, target=args.target, terminal=passing, detach_keys=keys
-        ),
-        keys,
+        lambda passing: p.Attach(cols=cols, rows=rows, target=args.target, terminal=passing,
+                                 read_only=args.read_only, detach_others=args.detach_others),
+        settings._replace(read_only=args.read_only),
     )
 
 
@@ -37,10 +38,14 @@ def serve(conn: Connection, rid: int, args: p.Attach) -> None:
     if session is None:
         conn.drop_fd(args.terminal)
         return
-    conn.take_terminal(args.terminal, args.detach_keys)
+    if args.detach_others:
+        for other in [c for c in conn.server.connections
+                      if c.session is session and c is not conn]:
+            other.detach_by_request()
+    conn.take_terminal(args.terminal, args)
     conn.reply(rid, p.Attached(id=session.id, name=session.name,
                                terminal=conn.terminal is not None))
-    conn.attach(session, args.cols, args.rows)
+    conn.attach(session, args)
 
 ENTRY = Command(
     name="attach",
@@ -48,6 +53,10 @@ ENTRY = Command(
     help="attach to a session",
     args=(
         Arg(("-t",), "target", TARGET_HELP, metavar="TARGET", target=True),
+        Arg(("-r",), "read_only", "read-only: keys never reach the program (the key"
+            " bindings still work) and this terminal's size never counts", kind="flag"),
+        Arg(("-d",), "detach_others", "detach the session's other clients first",
+            kind="flag"),
         Arg(("--detach-keys",), "detach_keys", KEYS_HELP, metavar="SPEC"),
     ),
     run=run,

@@ -6,13 +6,14 @@ import os
 
 from ptymux import protocol as p
 from ptymux.client.connection import ClientError
-from ptymux.config import Config, load, parse_detach_keys
+from ptymux.config import Config, bindings, emulator, load
 
 TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
+    from ptymux.client.attach import AttachSettings
     from ptymux.client.connection import Connection
     from ptymux.paths import ServerPaths
 
@@ -28,15 +29,58 @@ def config() -> Config:
     return load()
 
 
-def detach_keys(args: argparse.Namespace, cfg: Config) -> bytes:
-    spec = getattr(args, "detach_keys", None) or cfg.detach_keys
-    return parse_detach_keys(spec)
+def attach_settings(args: argparse.Namespace, cfg: Config, host: str = "") -> AttachSettings:
+    """How an attaching command's client behaves: the bindings (checked here, before
+    anything is attached or created), the config's switches, and how to make a session
+    the way ``new`` here would (the switcher's "create"). With ``host`` (-H) the server is
+    there: the title and the switcher say so, and a session created from the switcher
+    gets that host's environment and directory, as ``new`` does (ptymux proxy's)."""
+    from ptymux.client.attach import AttachSettings
+
+    keys = bindings(cfg, getattr(args, "detach_keys", None))
+    model = emulator(cfg)
+    where = ""
+    if host:
+        from ptymux.client.remote import parse_host
+
+        where = str(parse_host(host))
+
+    def new_session() -> p.NewSession:
+        from ptymux.client.attach import terminal_size
+
+        env = {} if host else dict(os.environ)
+        env["TERM"] = cfg.term
+        cols, rows = terminal_size(0)
+        return p.NewSession(argv=[], cwd="" if host else os.getcwd(), env=env, cols=cols,
+                            rows=rows, history=cfg.history, detached=True, emulator=model,
+                            remote=bool(host))
+
+    title = f"ptymux: {where}: " if where else "ptymux: "
+    return AttachSettings(
+        bindings=keys,
+        scrollback=cfg.scrollback,
+        switcher_scrollback=cfg.switcher_scrollback,
+        exit_on_close=cfg.exit_on_close,
+        title=title[: p.MAX_NAME] if cfg.set_title else "",
+        preview=cfg.preview,
+        where=where,
+        new_session=new_session,
+    )
+
+
+def check_keys_option(spec: str) -> None:
+    from ptymux.config import ConfigError, parse_keys
+
+    try:
+        parse_keys(spec)
+    except ConfigError as e:
+        raise ConfigError(f"--detach-keys: {e}") from None
 
 
 def check_nesting(paths: ServerPaths) -> None:
     """Attaching from inside a session of the same server would feed it its own output."""
     inside = os.environ.get("PTYMUX", "")
-    if inside and inside.split(",")[0] == paths.socket:
+    if inside and not paths.host and inside.split(",")[0] == paths.socket:
         raise ClientError(
             "sessions should be nested with care, unset PTYMUX to force"
             " (or use 'new -d' to create a session without attaching)"
@@ -51,10 +95,11 @@ def need_terminal() -> tuple[int, int]:
     return terminal_size(0)
 
 
-def attach_loop(conn: Connection, request: Callable[[bool], p.Message], keys: bytes) -> int:
+def attach_loop(conn: Connection, request: Callable[[bool], p.Message],
+                settings: AttachSettings) -> int:
     from ptymux.client.attach import run_attached
 
-    return run_attached(conn, request, keys)
+    return run_attached(conn, request, settings)
 
 
 def unexpected() -> ClientError:

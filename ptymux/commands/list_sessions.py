@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-from ptymux import api
 from ptymux import protocol as p
 from ptymux.commands import common
 from ptymux.commands.entry import Arg, Command
@@ -48,6 +47,7 @@ def format_values(s: p.SessionInfo) -> dict[str, object]:
         "session_name": s.name,
         "session_attached": s.attached,
         "session_created": int(s.created),
+        "session_activity": int(s.activity),
         "session_width": s.cols,
         "session_height": s.rows,
         "session_command": s.command,
@@ -61,6 +61,7 @@ _NAMES = tuple(format_values(p.SessionInfo(0, "", "", 1, 1, 0.0, 0, 0)))
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
+    from ptymux import api  # not at the top: the server imports this module for serve()
     if args.format is not None:
         from ptymux.formats import FormatError, check
 

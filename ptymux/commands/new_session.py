@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from ptymux import api
 from ptymux import protocol as p
 from ptymux.client.connection import ClientError, connect
 from ptymux.commands import common
@@ -15,13 +14,17 @@ TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
     import argparse
 
+    from ptymux.client.connection import Connection as ClientConnection
     from ptymux.paths import ServerPaths
     from ptymux.server.connection import Connection
 
 
 def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     cfg = common.config()
-    keys = common.detach_keys(args, cfg)
+    remote = bool(paths.host)  # -H: the far side's environment and directory, not ours
+    settings = None if args.detached else common.attach_settings(args, cfg, paths.host)
+    if args.detached and args.detach_keys:  # said on this command line: still checked
+        common.check_keys_option(args.detach_keys)
     for given, limit in ((args.cols, p.MAX_COLS), (args.rows, p.MAX_ROWS)):
         if given is not None and not 1 <= given <= limit:
             raise common.UsageError(
@@ -40,10 +43,13 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     if args.attach_existing and args.name is None:
         raise common.UsageError("-A needs -s NAME: the session to attach to if it exists")
     extra_env = _assignments(args.setenv or [])
-    cwd = os.path.abspath(args.directory) if args.directory else os.getcwd()
-    if args.directory and not os.path.isdir(cwd):
-        raise ClientError(f"-c {args.directory}: no such directory")
-    log_file = os.path.abspath(args.log) if args.log else None
+    if remote:  # as given: ptymux proxy makes them the remote home, or relative to it
+        cwd, log_file = args.directory or "", args.log or None
+    else:
+        cwd = os.path.abspath(args.directory) if args.directory else os.getcwd()
+        if args.directory and not os.path.isdir(cwd):
+            raise ClientError(f"-c {args.directory}: no such directory")
+        log_file = os.path.abspath(args.log) if args.log else None
     if args.detached:
         try:
             cols, rows = os.get_terminal_size(0)
@@ -55,7 +61,7 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     else:
         common.check_nesting(paths)
         cols, rows = common.need_terminal()
-    env = dict(os.environ)
+    env = {} if remote else dict(os.environ)  # (remote: ptymux proxy puts its own first)
     env.update(extra_env)
     env["TERM"] = args.term or cfg.term
     argv = list(args.command)
@@ -73,24 +79,45 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
         emulator=emulator(cfg),
         log=log_file,
         remain=args.remain_on_exit,
+        size_policy=_size_policy(args.size_policy or cfg.size_policy),
+        remote=remote,
     )
     conn = connect(paths, start=True)
-    if args.attach_existing and api.Server(paths=paths).has_session(args.name):
+    if args.attach_existing and _exists(conn, args.name):
         if args.detached:
             return 0  # it is there: nothing to create, nothing to attach
+        assert settings is not None
         return common.attach_loop(
             conn,
-            lambda passing: p.Attach(cols=cols, rows=rows, target=args.name,
-                                     terminal=passing, detach_keys=keys),
-            keys,
+            lambda passing: p.Attach(cols=cols, rows=rows, target=args.name, terminal=passing),
+            settings,
         )
-    if not args.detached:
-        return common.attach_loop(
-            conn, lambda passing: request._replace(terminal=passing, detach_keys=keys), keys
-        )
+    if settings is not None:
+        return common.attach_loop(conn, lambda passing: request._replace(terminal=passing),
+                                  settings)
     if not isinstance(conn.request(request), p.Created):
         raise common.unexpected()
     return 0
+
+
+def _exists(conn: ClientConnection, target: str) -> bool:
+    """Whether ``target`` names a session, asked on the connection ``new`` uses (one more
+    connection would be one more ssh login with -H)."""
+    try:
+        conn.request(p.HasSession(target=target))
+    except ClientError as e:
+        if e.code == 2:
+            raise
+        return False
+    return True
+
+
+def _size_policy(policy: str) -> str | None:
+    """The policy for the request (None for the default, which any server has)."""
+    if policy not in p.SIZE_POLICIES:
+        raise common.UsageError(
+            f"--size-policy {policy!r}: use {', '.join(p.SIZE_POLICIES)}")
+    return None if policy == "latest" else policy
 
 
 def _assignments(pairs: list[str]) -> dict[str, str]:
@@ -112,6 +139,11 @@ def serve(conn: Connection, rid: int, args: p.NewSession) -> None:
     terminal that came with the request, if any)."""
     from ptymux.server.registry import TargetError
 
+    if args.remote:  # only ptymux proxy knows the remote defaults: never make them up here
+        conn.drop_fd(args.terminal)
+        conn.error(rid, "a 'new' for another host's client came without ptymux proxy",
+                   "usage")
+        return
     try:
         session = conn.server.new_session(args)
     except TargetError as e:
@@ -121,13 +153,13 @@ def serve(conn: Connection, rid: int, args: p.NewSession) -> None:
     if args.detached:
         conn.drop_fd(args.terminal)
     else:
-        conn.take_terminal(args.terminal, args.detach_keys)
+        conn.take_terminal(args.terminal, args)
     conn.reply(rid, p.Created(id=session.id, name=session.name,
                               terminal=not args.detached and conn.terminal is not None,
                               pid=session.process.pid,
                               created=session.created, command=session.command))
     if not args.detached:
-        conn.attach(session, args.cols, args.rows)
+        conn.attach(session, args)
 
 ENTRY = Command(
     name="new",
@@ -149,6 +181,8 @@ ENTRY = Command(
             kind="int", metavar="COLS"),
         Arg(("-y",), "rows", "height of a detached session (default: this terminal's, else 24)",
             kind="int", metavar="ROWS"),
+        Arg(("--size-policy",), "size_policy", "latest (default), smallest or largest: how"
+            " the session takes its size from its clients'", metavar="POLICY"),
         Arg(("--history",), "history", "scrollback lines to keep", kind="int", metavar="N"),
         Arg(("--term",), "term", "TERM for the program (xterm-256color)", metavar="TERM"),
         Arg(("--detach-keys",), "detach_keys", KEYS_HELP, metavar="SPEC"),

@@ -20,6 +20,11 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
 
     from ptymux.client.connection import ClientError, connect, server_command
 
+    if args.foreground and paths.host:
+        from ptymux.commands.common import UsageError
+
+        raise UsageError("start-server --foreground makes this process the server: not"
+                         " with -H (start-server alone starts one there)")
     try:
         connect(paths).close()
         if args.foreground:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import socket
@@ -37,18 +38,60 @@ log = logging.getLogger(__name__)
 READ_SIZE = 1 << 18
 MAX_FDS = 4  # passed fds a connection may hold before it is refused (one per request)
 _FD_SPACE = socket.CMSG_SPACE(MAX_FDS * array.array("i").itemsize)
-REPLY_LIMIT = 4 << 20  # bytes a client may leave unread before its requests wait
-#  (above the 1 MiB at which live output pauses the session, plus a redraw: only a peer
-#  that asks and does not read ever reaches it)
+REPLY_LIMIT = 4 << 20  # bytes of replies a client may leave unread before its requests
+#  wait (live output has its own bounds, below: only a peer that asks and does not read
+#  ever reaches it)
 WORK_BUDGET = 0.005  # seconds of one client's requests per wake-up
 HELLO_TIMEOUT = 5.0  # seconds a new connection has to say hello
 PARTIAL_TIMEOUT = 5.0  # seconds a frame may take from its first byte to its last
+LAG_LIMIT = 16 << 20  # output queued for a client that is still reading, before it is put
+#  in catch-up all the same (a session pauses at 1 MiB: only a redraw with a long
+#  scrollback, or a program's last output read at its exit, can queue more)
+DEFAULT_STALL_TIMEOUT = 1.0
+# Before a catch-up redraw: CAN ends any escape sequence the last output it got cut short
+# (frames are dropped whole, but a frame can end inside a sequence); ignored otherwise.
+CANCEL = b"\x18"
+
+
+def _stall_timeout() -> float:
+    """Seconds a client may take nothing while output waits for it before it is put in
+    catch-up (PTYMUX_STALL_TIMEOUT, read by the server at start)."""
+    try:
+        value = float(os.environ.get("PTYMUX_STALL_TIMEOUT", DEFAULT_STALL_TIMEOUT))
+    except ValueError:
+        return DEFAULT_STALL_TIMEOUT
+    return min(max(value, 0.05), 3600.0) if value == value else DEFAULT_STALL_TIMEOUT
+
+
+STALL_TIMEOUT = _stall_timeout()
+
+# The last output frame encoded, with the bytes it carries: a session hands every client
+# the same bytes object, so each frame is encoded once however many clients take frames.
+_last_output: tuple[bytes, bytes] = (b"", b"")
+
+
+def output_frame(data: bytes) -> bytes:
+    """The ``output`` frame that carries ``data``."""
+    global _last_output
+    last, frame = _last_output
+    if data is not last:
+        frame = p.encode(p.Output(data))
+        _last_output = (data, frame)
+    return frame
+
+
+_CLIENT_IDS = itertools.count(1)
+
+
+def peer_creds(sock: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the peer, from the kernel (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, _gid = struct.unpack("3i", creds)
+    return int(pid), int(uid)
 
 
 def peer_uid(sock: socket.socket) -> int | None:
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
+    return peer_creds(sock)[1]
 
 
 def _passed_fds(ancdata: list[tuple[int, int, bytes]]) -> list[int]:
@@ -73,6 +116,11 @@ class Connection:
         self.greeted = False
         self.session: Session | None = None
         self.terminal: PassedTerminal | None = None
+        self.tty = ""  # the client's terminal, as it named it (scrollback marks)
+        self.client_id = next(_CLIENT_IDS)  # list-clients, detach-client
+        self.cols, self.rows = 0, 0  # its terminal's size, as it last said
+        self.read_only = False  # attach -r: its keys never reach the program
+        self.attached_at = 0.0
         self.closed = False
         self._loop = asyncio.get_running_loop()
         self._fds: list[int] = []  # passed fds not yet claimed by a request
@@ -81,7 +129,9 @@ class Connection:
         self._reading = False
         self._closing = False  # flushing an error frame before closing
         self._eof = False  # the client has shut down its side: finish its requests, close
-        self._input_paused = False  # the session's program is not taking its keys
+        # it took nothing for STALL_TIMEOUT: its output is dropped until it reads again,
+        # then it gets a redraw (see _catch_up)
+        self._catching_up = False
         self._frames: deque[bytes] = deque()  # received, not yet handled
         self._processing: asyncio.Handle | None = None
         self._replies_blocked = False  # waiting for the client to read what it asked for
@@ -90,12 +140,13 @@ class Connection:
         self._out = FdWriter(
             self._loop, sock.fileno(), self._set_paused,
             lambda _error: self.close(),
+            stall_after=STALL_TIMEOUT, on_stall=self._stalled,
         )
         self._hello_timer: asyncio.TimerHandle | None = self._loop.call_later(
             HELLO_TIMEOUT, self._no_hello
         )
         self._update_reading()
-        uid = peer_uid(sock)
+        self.pid, uid = peer_creds(sock)
         if uid != self.server.uid:
             log.warning("refused a connection from uid %s", uid)
             self.fail(
@@ -108,9 +159,10 @@ class Connection:
     # --- the socket -----------------------------------------------------------------------
 
     def _update_reading(self) -> None:
-        """Read the socket only while nothing is queued (backpressure on a pipelining peer)
-        and the session takes the keys this client sends."""
-        self._set_reading(not self._frames and not self._eof and not self._input_paused)
+        """Read the socket only while nothing is queued (backpressure on a pipelining peer).
+        Keys are read whether or not the program takes them: the bindings (detach) must
+        work, and a client that goes away must be noticed (Session.write bounds them)."""
+        self._set_reading(not self._frames and not self._eof)
 
     def _set_reading(self, on: bool) -> None:
         on = on and not self.closed and not self._closing
@@ -174,13 +226,14 @@ class Connection:
 
     def _process(self) -> None:
         """Handle queued frames for at most WORK_BUDGET seconds (at least one frame), then
-        give the loop back; stop while the client has more than REPLY_LIMIT bytes unread."""
+        give the loop back; stop while the client has more than REPLY_LIMIT bytes of
+        replies unread (its live output is bounded by flow control and catch-up)."""
         self._processing = None
         if self.closed or self._closing:
             return
         deadline = time.monotonic() + WORK_BUDGET
         while self._frames:
-            if self._out.pending > REPLY_LIMIT:
+            if self._out.pending - self._out.output_pending > REPLY_LIMIT:
                 self._replies_blocked = True  # resumed by _set_paused(False)
                 self._update_reading()
                 return
@@ -213,9 +266,11 @@ class Connection:
                       code="internal")
 
     def _set_paused(self, paused: bool) -> None:
+        """The socket's buffer passed its high-water mark (or drained): a client that is
+        slow but reading paces the session; one in catch-up holds nothing back."""
         self._paused = paused
         if self.session is not None:
-            self.session.client_paused(self, paused)
+            self.session.client_paused(self, paused and not self._catching_up)
         if not paused and self._replies_blocked:
             self._replies_blocked = False
             if self._processing is None and not self.closed:
@@ -234,8 +289,9 @@ class Connection:
 
     def output(self, data: bytes) -> None:
         """The session's output: straight into the passed terminal while it keeps up and
-        the client has written every frame before (order!); the rest as frames."""
-        if self.closed:
+        the client has written every frame before (order!); the rest as frames. Nothing
+        while the client is in catch-up: it gets a redraw when it reads again."""
+        if self.closed or self._catching_up:
             return
         if self.terminal is not None:
             if not self._unwritten:
@@ -244,11 +300,17 @@ class Connection:
                     return
                 data = data[written:]
             self._unwritten += len(data)
-        self._out.write(p.encode(p.Output(data)))
+        self._out.write(output_frame(data), len(data))
+        if self._out.output_pending > LAG_LIMIT:
+            self._catch_up()
 
     def session_ended(self, session: Session) -> None:
         try:
-            leave = session.screen().leave()
+            model = session.screen()
+            leave = model.leave()
+            if self._catching_up:  # it missed the end: the last screen, then the goodbye
+                self._catching_up = False
+                leave = CANCEL + model.redraw() + leave
         except Exception:  # the session is ending either way; the client must hear of it
             log.exception("session %s: leave() failed", session.id)
             leave = b""
@@ -257,13 +319,53 @@ class Connection:
         status, sig = session.exit_status
         self.send(p.Exited(id=session.id, name=session.name, status=status, signal=sig))
 
-    def pause_input(self, paused: bool) -> None:
-        if self.closed:
+    # --- slow and stalled clients (docs/protocol.md, "Flow control") ----------------------
+    #
+    # live --(nothing taken for STALL_TIMEOUT, or LAG_LIMIT behind)--> catch-up: its queued
+    #   output frames are dropped (whole: a begun one is finished), it no longer pauses the
+    #   session, and output for it is discarded as it comes
+    # catch-up --(everything still queued written and the socket takes more)--> live: a full
+    #   redraw from the model, then live output. With a passed terminal the redraw goes the
+    #   way output always goes: as frames while the client has any left to write (it says
+    #   so with 'written'), so the terminal gets its bytes in order.
+
+    def _stalled(self) -> None:
+        """The socket took nothing for STALL_TIMEOUT while output waited."""
+        if self.closed or self.session is None:
+            return  # (replies nobody reads are REPLY_LIMIT's business)
+        if self._catching_up:
+            self.session.client_paused(self, False)
             return
-        self._input_paused = paused
-        self._update_reading()
-        if self.terminal is not None:
-            self.terminal.set_reading(not paused)
+        log.info("client %s (pid %s) took no output for %g s: catch-up", self.client_id,
+                 self.pid, STALL_TIMEOUT)
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Stop queueing output for this client; the session and its other clients go on."""
+        self._catching_up = True
+        dropped = self._out.drop()
+        if self.terminal is not None:  # frames it will never write, so never acknowledge
+            self._unwritten = max(0, self._unwritten - dropped)
+        if self.session is not None:
+            self.session.client_paused(self, False)
+        self._out.when_writable(self._caught_up)
+
+    def _caught_up(self) -> None:
+        """The client read everything it still had: redraw its screen, then live output."""
+        if not self._catching_up or self.closed:
+            return
+        self._catching_up = False
+        session = self.session
+        if session is None:
+            return
+        session.client_paused(self, self._paused)
+        try:
+            out = CANCEL + session.screen().redraw()
+        except Exception:
+            log.exception("session %s: redraw failed; sending a blank screen", session.id)
+            out = b"\x1b[0m\x1b[H\x1b[2J"
+        for start in range(0, len(out), p.MAX_DATA):
+            self.output(out[start : start + p.MAX_DATA])
 
     # --- the passed terminal --------------------------------------------------------------
 
@@ -281,8 +383,9 @@ class Connection:
         if fd is not None:
             os.close(fd)
 
-    def take_terminal(self, wanted: bool, detach_keys: bytes) -> None:
-        """Use the terminal passed with this request (if any, and if it is one)."""
+    def take_terminal(self, wanted: bool, args: p.Attach | p.NewSession) -> None:
+        """Use the terminal passed with this request (if any, and if it is one), watching
+        it for the key bindings the request names."""
         self._release_terminal()
         fd = self._claim_fd(wanted)
         if fd is None:
@@ -291,14 +394,21 @@ class Connection:
             os.close(fd)  # frames will do
             return
         self.terminal = PassedTerminal(
-            self._loop, fd, detach_keys,
+            self._loop, fd, bindings_of(args),
             on_keys=self._terminal_keys,
-            on_detach=self._detach,
+            on_action=self._key_action,
         )
         self._unwritten = 0
 
+    def _key_action(self, action: str) -> None:
+        """A binding typed on the passed terminal."""
+        if action == "detach":
+            self._detach()
+        else:
+            self._suspend(action)
+
     def _terminal_keys(self, keys: bytes) -> None:
-        if self.session is not None:
+        if self.session is not None and not self.read_only:
             self.session.write(keys)
 
     def _release_terminal(self) -> None:
@@ -357,7 +467,7 @@ class Connection:
 
     def _leave_session(self) -> None:
         if self.session is not None:
-            self.session.detach(self)
+            self.session.detach(self, self.tty)
             self.session = None
 
     # --- requests -----------------------------------------------------------------------
@@ -436,17 +546,25 @@ class Connection:
                 self.error(rid, str(e), e.code)
             return ended
 
-    def attach(self, session: Session, cols: int, rows: int) -> None:
+    def attach(self, session: Session, args: p.Attach | p.NewSession) -> None:
+        """Attach to ``session`` as ``args`` (the attach or new request) asks: its size,
+        terminal name, title and scrollback."""
         self._leave_session()  # switching sessions inside one connection
         self.session = session
-        session.attach(self, cols, rows)
-        if self._paused:
+        self.tty = args.tty
+        self.cols, self.rows = args.cols, args.rows
+        self.attached_at = time.time()
+        attach = args if isinstance(args, p.Attach) else None
+        self.read_only = attach is not None and attach.read_only
+        session.attach(self, args.cols, args.rows, scrollback=attach.scrollback if attach else 0,
+                       tty=args.tty, title=args.title, read_only=self.read_only)
+        if self._paused and not self._catching_up:
             session.client_paused(self, True)
 
     # --- the attached session's stream ------------------------------------------------
 
     def on_Input(self, msg: p.Input) -> None:
-        if self.session is not None:
+        if self.session is not None and not self.read_only:
             self.session.write(msg.data)
 
     def on_Written(self, msg: p.Written) -> None:
@@ -454,14 +572,18 @@ class Connection:
         self._unwritten = max(0, self._unwritten - msg.size)
 
     def on_Resize(self, msg: p.Resize) -> None:
+        self.cols, self.rows = msg.cols, msg.rows
         if self.session is not None:
-            self.session.resize(msg.cols, msg.rows)
+            self.session.client_resized(self, msg.cols, msg.rows)
 
     def on_Detach(self, msg: p.Detach) -> None:
         if self.session is None:
             self.send(p.Error("not attached"))
             return
-        self._detach()
+        if msg.action in ("", "detach"):
+            self._detach()
+        else:
+            self._suspend(msg.action)
 
     def _detach(self) -> None:
         """Detach keys typed, the Detach request, or the passed terminal hung up."""
@@ -471,3 +593,36 @@ class Connection:
         self._leave_session()
         self._hand_back(session.screen().leave())
         self.send(p.Detached(id=session.id, name=session.name))
+
+    def detach_by_request(self) -> None:
+        """detach-client, attach -d: as if its detach keys had been typed."""
+        self._detach()
+
+    def info(self) -> p.ClientInfo | None:
+        """What list-clients says of this client (None if it is not attached)."""
+        session = self.session
+        if session is None:
+            return None
+        return p.ClientInfo(
+            id=self.client_id, session=session.id, session_name=session.name, tty=self.tty,
+            cols=self.cols, rows=self.rows, read_only=self.read_only,
+            attached=self.attached_at, behind=self.pending + self._unwritten, pid=self.pid,
+        )
+
+    def _suspend(self, action: str) -> None:
+        """A key binding for the client (the switcher …): leave the session and let go of
+        the terminal as it is (the client draws over it: no reset, no flash of the shell
+        beneath), then name the action."""
+        session = self.session
+        if session is None:
+            return
+        self._leave_session()
+        self._release_terminal()
+        self.send(p.Action(action=action, id=session.id, name=session.name))
+
+
+def bindings_of(args: p.Attach | p.NewSession) -> dict[bytes, str]:
+    """The key bindings a request names (v4), else its detach keys (v3), else none."""
+    if args.keys:
+        return {bytes(seq): str(action) for seq, action in args.keys}
+    return {args.detach_keys: "detach"} if args.detach_keys else {}

@@ -188,7 +188,8 @@ class Server:
             remove_pid_file(self.pid_file)
 
     def _exit_if_empty(self) -> None:
-        if not len(self.registry) and not self.stay:
+        # (start-server's stay keeps an idle server, not one that kill-server is ending)
+        if not len(self.registry) and (not self.stay or self._shutting_down):
             log.info("no sessions: exiting")
             self._done.set()
 
@@ -277,7 +278,7 @@ class Server:
         session.kill()
 
     def _exit_if_done(self) -> None:
-        if not len(self.registry) and not self.dying and not self.stay:
+        if not len(self.registry) and not self.dying and (not self.stay or self._shutting_down):
             self._done.set()
 
     # --- requests -----------------------------------------------------------------------
@@ -306,6 +307,7 @@ class Server:
                 msg.emulator, log_fd,
             )
             session.remain = msg.remain
+            session.size_policy = msg.size_policy or "latest"
         except SpawnError as e:
             _close(log_fd)
             raise TargetError(str(e), "failed") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import logging
 import os
 import select
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ptymux.printable import printable
 from ptymux.protocol import MAX_DATA, SessionInfo, WaitResult
 from ptymux.server.ptyproc import PtyProcess
 from ptymux.term import ScreenModel, create_model
@@ -26,7 +28,8 @@ from ptymux.term.queries import QueryFilter, has_query
 log = logging.getLogger(__name__)
 
 READ_SIZE = 1 << 16
-INPUT_HIGH_WATER = 1 << 18  # pending keyboard bytes before clients stop being read
+INPUT_LIMIT = 4 << 20  # keyboard bytes held for a program that does not read them; past
+#  it, keys for the program are dropped (the bindings, read before, still work)
 KILL_GRACE = 3.0  # seconds between SIGHUP and SIGKILL on kill-session
 HELD_FLUSH = 0.005  # seconds a partial escape sequence may wait for the rest of it
 MODEL_SLICE = 1 << 16  # bytes fed to the model per event-loop turn
@@ -34,6 +37,8 @@ MODEL_DELAY = 0.002  # seconds output waits before the model sees it: floods com
 #                      reads, and the model works best on (and skips most of) large batches
 DEFER_LIMIT = 4 << 20  # while more output waits in the pty, the model may lag this much
 SKIP_MIN = 1 << 18  # backlog from which looking for lines to skip is worth a scan
+_SIZE_ORDER = itertools.count()  # orders size changes across clients (the latest wins)
+MAX_MARKS = 64  # terminals per session whose place in its history is remembered
 PAUSED_DEFER = 0.05  # seconds the model may wait on clients that paused the pty
 MAX_BACKLOG = 32 << 20  # output the model may lag behind before the pty is paused
 
@@ -44,8 +49,6 @@ class Attachment(Protocol):
     def output(self, data: bytes) -> None: ...
 
     def session_ended(self, session: Session) -> None: ...
-
-    def pause_input(self, paused: bool) -> None: ...
 
 
 class Session:
@@ -69,7 +72,13 @@ class Session:
         self.cols, self.rows = cols, rows
         self.created = time.time()
         self.last_used = time.monotonic()
+        self.activity = self.created  # the same, as epoch seconds (ls, the switcher)
         self.clients: list[Attachment] = []
+        # terminal name -> the model's history_total when it left: what it has seen
+        self._marks: dict[str, int] = {}
+        self.size_policy = "latest"  # how the clients' sizes make the session's
+        # id(client) -> (when its size was last set, cols, rows), for clients whose counts
+        self._sizes: dict[int, tuple[int, int, int]] = {}
         # wait requests to answer when the program ends: (connection, request id)
         self.waiters: list[tuple[Any, int]] = []
         self.killed = False  # ended by kill-session or kill-server: no status is kept
@@ -80,6 +89,7 @@ class Session:
         self._loop = asyncio.get_running_loop()
         self._paused_clients: set[int] = set()
         self._pending_input = bytearray()
+        self._input_dropped = 0  # keys dropped since the program last took all it had
         self._reading = False
         self._eof = False
         self._kill_timer: asyncio.TimerHandle | None = None
@@ -284,27 +294,45 @@ class Session:
 
     # --- input --------------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
-        """Send keyboard bytes to the program; never blocks, never drops."""
+    def write(self, data: bytes) -> int:
+        """Send keyboard bytes to the program; never blocks. What the pty does not take
+        at once waits for the program, up to INPUT_LIMIT; past that, keys are dropped
+        (and logged). Returns how many bytes were taken.
+
+        Why drop rather than stop reading the keyboard: a terminal's input is one stream,
+        so the detach keys typed after a paste can only be seen by reading the paste; a
+        client whose keys were not read could not detach, nor be seen to go away."""
         if self.ended:
-            return
+            return 0
         self.last_used = time.monotonic()
+        self.activity = time.time()
         if self._pending_input:
+            room = INPUT_LIMIT - len(self._pending_input)
+            if room < len(data):
+                self._drop_input(len(data) - max(room, 0))
+                data = data[: max(room, 0)]
             self._pending_input += data
-        else:
-            try:
-                written = os.write(self.process.master, data)
-            except BlockingIOError:
-                written = 0
-            except OSError:
-                return
-            if written == len(data):
-                return
-            self._pending_input += data[written:]
+            return len(data)
+        try:
+            written = os.write(self.process.master, data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            return 0
+        if written < len(data):
+            rest = data[written : written + INPUT_LIMIT]
+            if len(rest) < len(data) - written:
+                self._drop_input(len(data) - written - len(rest))
+            self._pending_input += rest
             self._loop.add_writer(self.process.master, self._flush_input)
-        if len(self._pending_input) > INPUT_HIGH_WATER:
-            for client in self.clients:
-                client.pause_input(True)
+        return written + len(self._pending_input)
+
+    def _drop_input(self, count: int) -> None:
+        if not self._input_dropped:
+            log.warning("session %s: its program leaves %d bytes of input unread; keys past"
+                        " that are dropped", self.id, INPUT_LIMIT)
+
+        self._input_dropped += count
 
     def _flush_input(self) -> None:
         try:
@@ -316,35 +344,115 @@ class Session:
         del self._pending_input[:written]
         if not self._pending_input:
             self._loop.remove_writer(self.process.master)
-            for client in self.clients:
-                client.pause_input(False)
+            if self._input_dropped:
+                log.warning("session %s: its program read its input again; %d bytes of keys"
+                            " were dropped", self.id, self._input_dropped)
+                self._input_dropped = 0
 
     # --- clients ------------------------------------------------------------------------
 
-    def attach(self, client: Attachment, cols: int, rows: int) -> None:
-        """Add a client: size the session to it (tmux's ``latest``) and send a full redraw."""
+    def touch(self) -> None:
+        """Someone used the session (attached, typed, left): it is the most recent."""
+        self.last_used = time.monotonic()
+        self.activity = time.time()
+
+    def attach(self, client: Attachment, cols: int, rows: int, scrollback: int = 0,
+               tty: str = "", title: str = "", read_only: bool = False) -> None:
+        """Add a client: size the session as its policy says (a read-only client's size
+        never counts), then send it the title it asked for, the history lines its
+        terminal has not seen (at most ``scrollback``; see ScreenModel.scrollback) and a
+        full redraw."""
         if not self.clients:
             self._queries = QueryFilter()  # what it held while nobody watched is in the redraw
         self.clients.append(client)
-        self.last_used = time.monotonic()
-        self.resize(cols, rows)
+        self.touch()
+        if not read_only:
+            self._sizes[id(client)] = (next(_SIZE_ORDER), cols, rows)
+        self._apply_size_policy(redraw_others=client)
+        out = b""
+        if title:
+            out += b"\x1b]2;" + printable(title + self.name).encode() + b"\x1b\\"
         try:
-            redraw = self.screen().redraw()
+            model = self.screen()
+            if scrollback:
+                out += model.scrollback(self._marks.get(tty) if tty else None, scrollback)
+            out += model.redraw()
         except Exception:
             log.exception("session %s: redraw failed; sending a blank screen", self.id)
-            redraw = b"\x1b[0m\x1b[H\x1b[2J"
-        for start in range(0, len(redraw), MAX_DATA):
-            client.output(redraw[start : start + MAX_DATA])
+            out += b"\x1b[0m\x1b[H\x1b[2J"
+        for start in range(0, len(out), MAX_DATA):
+            client.output(out[start : start + MAX_DATA])
 
-    def detach(self, client: Attachment) -> None:
+    def detach(self, client: Attachment, tty: str = "") -> None:
+        """Remove a client; remember how much of the history its terminal ``tty`` has
+        seen, so that attaching there again writes only the newer lines."""
         if client in self.clients:
             self.clients.remove(client)
-            self.last_used = time.monotonic()
+            self.touch()
+            if tty:
+                self._mark(tty)
         self.client_paused(client, False)
+        if self._sizes.pop(id(client), None) is not None:
+            self._apply_size_policy()
+
+    def client_resized(self, client: Attachment, cols: int, rows: int) -> None:
+        """A client's terminal changed size (a read-only client's does not count)."""
+        if client in self.clients and id(client) in self._sizes:
+            self._sizes[id(client)] = (next(_SIZE_ORDER), cols, rows)
+            self._apply_size_policy()
+
+    def set_size_policy(self, policy: str) -> None:
+        self.size_policy = policy
+        self._apply_size_policy()
+
+    def _apply_size_policy(self, redraw_others: Attachment | None = None) -> None:
+        """Size the session for the clients whose size counts: ``latest`` (the one that
+        attached or resized last, tmux's default), ``smallest`` or ``largest``. With none,
+        it keeps its size. When the size changes, clients other than ``redraw_others``
+        (which gets its own redraw) get a full redraw: a terminal larger than the session
+        then shows the session's area and the rest cleared, never stale content."""
+        if not self._sizes or self.ended:
+            return
+        sizes = self._sizes.values()
+        if self.size_policy == "smallest":
+            cols, rows = min(c for _, c, _ in sizes), min(r for _, _, r in sizes)
+        elif self.size_policy == "largest":
+            cols, rows = max(c for _, c, _ in sizes), max(r for _, _, r in sizes)
+        else:
+            _, cols, rows = max(sizes)
+        if (cols, rows) == (self.cols, self.rows):
+            return
+        self.resize(cols, rows)
+        for other in self.clients:
+            if other is not redraw_others:
+                self.redraw_client(other)
+
+    def redraw_client(self, client: Attachment) -> None:
+        """A full redraw for one attached client."""
+        try:
+            out = self.screen().redraw()
+        except Exception:
+            log.exception("session %s: redraw failed", self.id)
+            return
+        for start in range(0, len(out), MAX_DATA):
+            client.output(out[start : start + MAX_DATA])
+
+    def _mark(self, tty: str) -> None:
+        try:
+            total = self.screen().history_total
+        except Exception:
+            log.exception("session %s: history_total failed", self.id)
+            return
+        self._marks.pop(tty, None)
+        self._marks[tty] = total
+        while len(self._marks) > MAX_MARKS:
+            del self._marks[next(iter(self._marks))]
 
     def client_paused(self, client: Attachment, paused: bool) -> None:
         """A client's socket is full (or drained again): stop (or resume) reading the pty,
-        so a slow terminal slows the program instead of losing output."""
+        so a slow terminal slows the program instead of losing output. A client that stops
+        reading altogether does not hold the pty for long: its connection puts it in
+        catch-up (Connection._catch_up) and resumes us."""
         if paused:
             self._paused_clients.add(id(client))
         else:
@@ -446,6 +554,12 @@ class Session:
 
     def info(self) -> SessionInfo:
         command, path = self.foreground() if not self.ended else ("", "")
+        try:  # where the shell last said it is (OSC 7), which also works over ssh; not a
+            reported = self._model.cwd  # catch-up of the model: ls stays cheap in a flood
+        except Exception:
+            log.exception("session %s: cwd failed", self.id)
+            reported = ""
+        path = reported or path
         status, sig = self.exit_status
         return SessionInfo(
             id=self.id,
@@ -461,5 +575,7 @@ class Session:
             ended=self.ended,
             status=status,
             signal=sig,
+            activity=self.activity,
+            size_policy=self.size_policy,
         )
 

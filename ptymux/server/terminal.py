@@ -2,7 +2,8 @@
 
 A local client hands the server its terminal (a fresh open of it, passed with SCM_RIGHTS)
 so that live output and keystrokes skip a hop through the client process, as tmux's do.
-The server then also watches for the detach keys.
+The server then also watches for the key bindings (``ptymux/keys.py``): detach it handles
+itself; for any other binding it lets go of the terminal and tells the client.
 
 Writes never wait: ``write_now`` writes what the terminal takes at once and says how much
 that was. What it does not take goes to the client as frames (``server/connection.py``):
@@ -16,8 +17,8 @@ import contextlib
 import os
 from collections.abc import Callable
 
-from ptymux.config import DEFAULT_DETACH_KEYS, parse_detach_keys
-from ptymux.keys import DetachMatcher
+from ptymux.config import DEFAULT_DETACH_KEYS, parse_keys
+from ptymux.keys import KeyMatcher
 
 READ_SIZE = 1 << 16
 
@@ -27,17 +28,17 @@ class PassedTerminal:
         self,
         loop: asyncio.AbstractEventLoop,
         fd: int,
-        detach_keys: bytes,
+        bindings: dict[bytes, str],
         on_keys: Callable[[bytes], None],
-        on_detach: Callable[[], None],
+        on_action: Callable[[str], None],
     ) -> None:
         os.set_blocking(fd, False)  # our own open file description: the client's stays as is
         self.fd = fd
         self._loop = loop
-        # (a client that named no keys gets the default ones)
-        self._matcher = DetachMatcher(detach_keys or parse_detach_keys(DEFAULT_DETACH_KEYS))
+        # (a client that named no keys gets the default detach keys)
+        self._matcher = KeyMatcher(bindings or {parse_keys(DEFAULT_DETACH_KEYS): "detach"})
         self._on_keys = on_keys
-        self._on_detach = on_detach
+        self._on_action = on_action
         self._reading = False
         self._released = False
         self.set_reading(True)
@@ -74,17 +75,19 @@ class PassedTerminal:
         if not data:
             self._gone()
             return
-        keys, detach = self._matcher.feed(data)
+        keys, action, _rest = self._matcher.feed(data)
         if keys:
             self._on_keys(keys)
-        if detach:
-            self._on_detach()
+        if action is not None:
+            # What was typed after the binding in the same read is dropped (as docker's
+            # detach does): keys for a program we are leaving, or a switcher not drawn yet.
+            self._on_action(action)
 
     def _gone(self) -> None:
         """The terminal closed or hung up: detach, as a client does when its stdin ends."""
         if not self._released:
             self.set_reading(False)
-            self._on_detach()
+            self._on_action("detach")
 
     def release(self) -> None:
         """Stop using the terminal and close our fd."""
