@@ -59,7 +59,7 @@ def _open_switcher(term: TmuxTerminal, *names: str) -> None:
 
 def test_switcher_lists_previews_and_switches(mux: Mux) -> None:
     _start(mux, "alpha", "\\033[31mALPHA-SCREEN\\033[0m")
-    _start(mux, "beta", "\\033[32mBETA-SCREEN\\033[0m")
+    _start(mux, "beta", "\\033[?1h\\033[32mBETA-SCREEN\\033[0m")  # + cursor keys mode
     term = mux.tmux("attach", "-t", "alpha")
     term.wait_for("ALPHA-SCREEN")
     wait_until(lambda: term.title() == "ptymux: alpha", what="the title")
@@ -78,6 +78,8 @@ def test_switcher_lists_previews_and_switches(mux: Mux) -> None:
     wait_until(lambda: term.text().splitlines()[0] == "BETA-SCREEN", what="beta's redraw")
     assert "alpha" not in term.text()  # the switcher is gone, the session fully drawn
     wait_until(lambda: term.title() == "ptymux: beta", what="the title")
+    assert "\x1b[32mBETA-SCREEN" in term.screen()  # its colours
+    assert term.state().split()[4] == "1"  # and its modes: application cursor keys
     assert not _attached_to(mux, "alpha")
     term.detach()
     assert "[detached (from session beta)]" in term.text()
