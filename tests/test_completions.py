@@ -64,6 +64,13 @@ def test_bash_completes_commands_options_and_sessions(mux: Mux) -> None:
     assert _bash_complete(mux, "ptymux kill -t bu") == ["build"]
     names = {n for e in TABLE for n in (e.name, *e.aliases)}
     assert set(_bash_complete(mux, "ptymux help ")) == names
+    # The sessions of the server the line names, not the default one's.
+    mux.run("-L", "other", "new", "-d", "-s", "elsewhere", "--", "sleep", "60", check=True)
+    try:
+        assert _bash_complete(mux, "ptymux -L other attach -t ") == ["elsewhere"]
+        assert "elsewhere" not in _bash_complete(mux, "ptymux attach -t ")
+    finally:
+        mux.run("-L", "other", "kill-server")
 
 
 def test_fish_completes_commands_and_sessions(mux: Mux) -> None:
@@ -81,3 +88,8 @@ def test_fish_completes_commands_and_sessions(mux: Mux) -> None:
 
     assert "kill-session" in complete("ptymux kill")
     assert complete("ptymux attach -t ") == ["build"]
+    mux.run("-L", "other", "new", "-d", "-s", "elsewhere", "--", "sleep", "60", check=True)
+    try:
+        assert complete("ptymux -L other attach -t ") == ["elsewhere"]
+    finally:
+        mux.run("-L", "other", "kill-server")
