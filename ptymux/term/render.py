@@ -17,6 +17,8 @@ from ptymux.term.vt import (
     FLAG_MODES,
     MOUSE_ENCODINGS,
     MOUSE_MODES,
+    PROTECTED,
+    REVERSE_WRAP,
     HistLine,
     Pen,
     Row,
@@ -33,6 +35,18 @@ from ptymux.term.vt import (
 # terminal keeps: kitty and ghostty keep 8); terminals without the protocol ignore it.
 KITTY_POP_ALL = "\x1b[<99u"
 LINK_CLOSE = "\x1b]8;;\x1b\\"
+
+# DECSCA on and off: SGR 0 does not end protection, so painting switches it explicitly, and
+# every painting pass starts (DECSCA_OFF after the preamble and after each DECSC slot)
+# unprotected. Sent only for a program that used DECSCA (``Terminal.decsca_used``).
+DECSCA_ON = '\x1b[1"q'
+DECSCA_OFF = '\x1b[0"q'
+
+
+def _protection(p: Pen) -> str:
+    """The DECSCA that gives pen ``p``'s protection."""
+    return DECSCA_ON if p.flags & PROTECTED else DECSCA_OFF
+
 
 _PREAMBLE = (
     "\x1b[?1049l"  # out of any alternate screen
@@ -64,12 +78,15 @@ def _switch(cur: Pen, p: Pen) -> str:
         out += pen_escape(p)
     if cur.link != p.link:
         out += _link(p.link)
+    if (cur.flags ^ p.flags) & PROTECTED:
+        out += _protection(p)
     return out
 
 
 def _pen_change(cur: Pen, p: Pen) -> str:
     """From pen ``cur`` to pen ``p`` in text (capture -e, scrollback): SGR and hyperlink."""
-    out = pen_escape(p) if cur._replace(link="") != p._replace(link="") else ""
+    # (pen_sgr, not the pens: a flag that is no SGR attribute, DECSCA's, writes nothing)
+    out = pen_escape(p) if pen_sgr(cur) != pen_sgr(p) else ""
     if cur.link != p.link:
         out += _link(p.link)
     return out
@@ -77,7 +94,7 @@ def _pen_change(cur: Pen, p: Pen) -> str:
 
 def _pen_end(cur: Pen) -> str:
     """What ends a line of text drawn with ``cur`` last: a reset, a closed hyperlink."""
-    out = "\x1b[0m" if cur._replace(link="") != DEFAULT else ""
+    out = "\x1b[0m" if pen_sgr(cur) else ""
     return out + LINK_CLOSE if cur.link else out
 
 
@@ -146,7 +163,7 @@ def _charsets(g0: str, g1: str, gl: int) -> str:
     return f"\x1b({g0}\x1b){g1}" + ("\x0e" if gl else "\x0f")
 
 
-def _slot(s: SavedCursor) -> str:
+def _slot(s: SavedCursor, decsca: bool) -> str:
     """Put the terminal in the state a DECSC saved. Margins must be the full screen, where
     origin-relative and absolute positions agree (the saved position may lie outside the
     current margins)."""
@@ -156,11 +173,14 @@ def _slot(s: SavedCursor) -> str:
         + pen_escape(s.pen)
         + _link(s.pen.link)
         + _charsets(s.g0, s.g1, s.gl)
+        + (_protection(s.pen) if decsca else "")  # (DECSC saves it, so ESC 7 keeps it)
     )
 
 
 def redraw(t: Terminal) -> str:
-    out = [_PREAMBLE]
+    decsca = t.decsca_used
+    off = DECSCA_OFF if decsca else ""
+    out = [_PREAMBLE + off]
     if t.kitty_main:
         out.append(_kitty(t.kitty_main))
     if not t.in_alt:
@@ -169,17 +189,17 @@ def redraw(t: Terminal) -> str:
         # its own keyboard flags.
         out.append("\x1b[?47h" + _kitty(t.kitty_alt) + _CLEAR)
         _paint(t, t.alt, out)
-        out.append(_slot(t.saved_alt) + "\x1b7\x1b[?47l" + _CLEAR)
+        out.append(_slot(t.saved_alt, decsca) + "\x1b7\x1b[?47l" + _CLEAR + off)
     _paint(t, t.main, out)
-    out.append(_slot(t.saved_main))
+    out.append(_slot(t.saved_main, decsca))
     if t.in_alt:
         if t.alt_mode == 1049:
             out.append("\x1b[?1049h")
         else:
             out.append(f"\x1b7\x1b[?{t.alt_mode}h")
-        out.append(_kitty(t.kitty_alt) + _CLEAR)
+        out.append(_kitty(t.kitty_alt) + _CLEAR + off)
         _paint(t, t.alt, out)
-        out.append(_slot(t.saved_alt))
+        out.append(_slot(t.saved_alt, decsca))
     out.append("\x1b7\x1b[?6l")
     # Tab stops (HTS at each).
     out.append("\x1b[3g")
@@ -199,14 +219,16 @@ def redraw(t: Terminal) -> str:
         # G0 and GL explicitly: the DECSC slot written above may have left others in place
         out.append(("\x1b(0" if p.flags & ACS else "\x1b(B") + "\x0f" + pen_escape(p)
                    + _link(p.link))
-        out.append(row.chars[x])
+        out.append((_protection(p) if decsca else "") + row.chars[x])
         out.append("\x1b(B")
     else:
         out.append(_cup(t, t.x, t.y, t.origin))
-    out.append(pen_escape(t.pen) + _link(t.pen.link))
+    out.append(pen_escape(t.pen) + _link(t.pen.link) + (_protection(t.pen) if decsca else ""))
     out.append(_charsets(t.g[0], t.g[1], t.gl))
-    # Modes.
+    # Modes. (?40, which lets DECCOLM resize, is kept but never sent: the model never
+    # changes width, so the user's terminal must not either.)
     out.append(_flag(7, t.autowrap))
+    out.append(_flag(REVERSE_WRAP, t.reverse_wrap))
     out.append("\x1b[4h" if t.insert else "\x1b[4l")
     out.append("\x1b[20h" if t.lnm else "\x1b[20l")
     for mode in FLAG_MODES:
@@ -256,6 +278,10 @@ def leave(t: Terminal) -> str:
         out.append(f"\x1b[>{resource}m")
     for key in t.colours:
         out.append(f"\x1b]104;{key[2:]}\x1b\\" if key.startswith("4;") else f"\x1b]1{key}\x1b\\")
+    if t.reverse_wrap:  # (the client's reset knows neither of these)
+        out.append(_flag(REVERSE_WRAP, False))
+    if t.pen.flags & PROTECTED:
+        out.append(DECSCA_OFF)
     return "".join(out)
 
 

@@ -8,8 +8,9 @@ up with a 20 MB ``cat`` into rendering a few thousand lines.
 
 What may be skipped is deliberately narrow: printable text (any UTF-8 but C1 controls),
 CR, LF, TAB, BS, BEL and SGR sequences (``CSI ... m``). Anything else — another escape
-sequence, a query, a charset shift, a title, a C1 control written as UTF-8 (``NEL``, ``RI``,
-``HTS`` act on the screen) — ends the skippable region, so it always reaches the model.
+sequence, a query, a charset shift, a title, a C1 control written as UTF-8 (the vt model
+ignores them, as xterm does in UTF-8; stopping there keeps the line count simple and costs
+nothing: they are rare) — ends the skippable region, so it always reaches the model.
 
 The skipped lines still went through the history, so the model's ``history_total`` must
 grow by as many lines as feeding them would have scrolled: ``count_lines`` counts the line

@@ -37,6 +37,9 @@ HIDDEN = 32
 STRIKE = 64
 OVERLINE = 128
 ACS = 256  # drawn through the DEC special graphics charset: text holds the ASCII letter
+# DECSCA (CSI 1 " q): the cell survives a selective erase (DECSED, DECSEL). Not an SGR
+# attribute: SGR 0 keeps it, pen_sgr never emits it; redraw sends DECSCA for it.
+PROTECTED = 512
 
 _FLAG_SGR = ((BOLD, "1"), (DIM, "2"), (ITALIC, "3"), (BLINK, "5"), (REVERSE, "7"),
              (HIDDEN, "8"), (STRIKE, "9"), (OVERLINE, "53"))
@@ -160,7 +163,9 @@ _UL_STYLES = {"0": "", "1": "4", "2": "4:2", "3": "4:3", "4": "4:4", "5": "4:5",
 def apply_sgr(pen: Pen, params: str) -> Pen:
     """The pen after ``CSI params m`` (params without private prefix)."""
     if not params or params == "0":
-        return Pen(link=pen.link) if pen.link else DEFAULT
+        if pen.link or pen.flags & PROTECTED:
+            return Pen(flags=pen.flags & PROTECTED, link=pen.link)
+        return DEFAULT
     flags, ul, fg, bg, uc, link = pen
     parts = params.split(";")
     i = 0
@@ -191,7 +196,7 @@ def apply_sgr(pen: Pen, params: str) -> Pen:
         else:
             continue
         if code == 0:
-            flags, ul, fg, bg, uc = 0, "", "", "", ""
+            flags, ul, fg, bg, uc = flags & PROTECTED, "", "", "", ""
         elif 30 <= code <= 37 or 90 <= code <= 97:
             fg = str(code)
         elif 40 <= code <= 47 or 100 <= code <= 107:
@@ -429,7 +434,12 @@ FLAG_MODES = (1, 5, 12, 1004, 1007, 2004)
 MOUSE_MODES = (9, 1000, 1001, 1002, 1003)
 MOUSE_ENCODINGS = (1005, 1006, 1015, 1016)
 ALT_MODES = (47, 1047, 1049)
-KNOWN_DEC = frozenset((6, 7, 25, 66, 2026) + FLAG_MODES + MOUSE_MODES + MOUSE_ENCODINGS + ALT_MODES)
+DECCOLM = 3  # 80/132 columns: clears the screen, never resizes (see set_dec_modes)
+ALLOW_DECCOLM = 40
+REVERSE_WRAP = 45
+SAVE_CURSOR_MODE = 1048  # DECSC on set, DECRC on reset; not a state (not in KNOWN_DEC)
+KNOWN_DEC = frozenset((DECCOLM, 6, 7, 25, ALLOW_DECCOLM, REVERSE_WRAP, 66, 2026) + FLAG_MODES
+                      + MOUSE_MODES + MOUSE_ENCODINGS + ALT_MODES)
 
 KITTY_DEPTH = 8  # kitty keyboard flag stack entries per screen (kitty's and ghostty's limit)
 MAX_PROMPTS = 100  # OSC 133 prompt starts remembered
@@ -486,6 +496,12 @@ class Terminal:
         self.top = 0
         self.bottom = rows - 1
         self.autowrap = True
+        self.reverse_wrap = False  # ?45: BS at the left margin goes up to the row above's end
+        self.allow_deccolm = False  # ?40: DECCOLM (?3) is acted on
+        self.col132 = False  # ?3 as last set (answered by DECRQM; the width never changes)
+        # DECSCA 1 was seen since the last RIS: only then does a redraw send DECSCA (a
+        # terminal, or pyte, that does not know it may show its final byte).
+        self.decsca_used = False
         self.origin = False
         self.insert = False
         self.lnm = False
@@ -879,6 +895,11 @@ class Terminal:
     # -- controls ---------------------------------------------------------------------
 
     def _ctl_table(self) -> dict[str, Callable[[], None]]:
+        """C0 controls. No C1 control acts, as in xterm in UTF-8 mode ("it is not possible
+        to use a C1 control obtained from decoding the UTF-8 text", ctlseqs; tmux and
+        libghostty-vt agree): the code points U+0080-U+009F are ignored, and raw bytes
+        0x80-0x9F, invalid UTF-8, are drawn as U+FFFD. A program wanting IND, NEL, HTS,
+        RI, CSI... writes them as ESC sequences."""
         return {
             "\r": self.carriage_return,
             "\n": self.linefeed,
@@ -888,10 +909,6 @@ class Terminal:
             "\t": self.tab,
             "\x0e": self.shift_out,
             "\x0f": self.shift_in,
-            "\x84": self.esc_ind,
-            "\x85": self.esc_nel,
-            "\x88": self.esc_hts,
-            "\x8d": self.esc_ri,
         }
 
     def carriage_return(self) -> None:
@@ -905,9 +922,31 @@ class Terminal:
             self.x = 0
 
     def backspace(self) -> None:
-        self.pending = False
-        if self.x:
-            self.x -= 1
+        self._cursor_left(1)
+
+    def _cursor_left(self, n: int) -> None:
+        """BS and CUB. With reverse wrap (?45) and autowrap both on, xterm's (and
+        libghostty-vt's) XTREVWRAP: a pending wrap uses up one step (the cursor stays on
+        the last column), and at the left edge the cursor goes on to the last column of
+        the row above when that row soft-wrapped into this one, never above the top of the
+        scroll region (of the screen when the cursor is above the region)."""
+        if not (self.reverse_wrap and self.autowrap):
+            self.pending = False
+            self.x = max(self.x - n, 0)
+            return
+        if self.pending:
+            n -= 1
+            self.pending = False
+        top = self.top if self.y >= self.top else 0
+        while True:
+            step = min(self.x, n)
+            self.x -= step
+            n -= step
+            if n <= 0 or self.y <= top or not self.buf[self.y - 1].wrapped:
+                return
+            self.y -= 1
+            self.x = self.cols - 1
+            n -= 1
 
     def tab(self) -> None:
         self._tab_forward(1)
@@ -1031,7 +1070,9 @@ class Terminal:
             if handler is not None:
                 handler(num, text, bel)
             return
-        text = "".join(ch for ch in text if ch >= " " and ch != "\x7f")[:4096]
+        # (no C1 either: a terminal acting on UTF-8 C1, as VTE does, would end the OSC at
+        # an encoded ST when the redraw sends the title back)
+        text = "".join(ch for ch in text if ch >= " " and not "\x7f" <= ch <= "\x9f")[:4096]
         if num in ("0", "2"):
             self.title = text
         if num in ("0", "1"):
@@ -1145,9 +1186,10 @@ class Terminal:
             "H": self.csi_cup,
             "I": lambda p: self._tab_forward(_arg(p, 0, 1)),
             "J": self.csi_ed,
-            "?J": self.csi_ed,
+            "?J": self.csi_decsed,
             "K": self.csi_el,
-            "?K": self.csi_el,
+            "?K": self.csi_decsel,
+            '"q': self.csi_decsca,
             "L": self.csi_il,
             "M": self.csi_dl,
             "P": self.csi_dch,
@@ -1210,7 +1252,7 @@ class Terminal:
         self._move(self.x + _arg(p, 0, 1), self.y)
 
     def csi_cub(self, p: list[int]) -> None:
-        self._move(self.x - _arg(p, 0, 1), self.y)
+        self._cursor_left(_arg(p, 0, 1))
 
     def csi_cnl(self, p: list[int]) -> None:
         self.csi_cud(p)
@@ -1258,6 +1300,59 @@ class Terminal:
             self._erase(row, 0, self.x + 1)
         elif how == 2:
             self._erase(row, 0, self.cols)  # xterm's ClearLine keeps the wrap flag
+        self.pending = False
+
+    def csi_decsca(self, p: list[int]) -> None:
+        """DECSCA: 1 protects the cells drawn next from DECSED/DECSEL; 0 and 2 do not."""
+        how = _arg(p, 0, 0)
+        if how == 1:
+            self.decsca_used = True
+            self.pen = self.pen._replace(flags=self.pen.flags | PROTECTED)
+        elif how in (0, 2) and self.pen.flags & PROTECTED:
+            self.pen = self.pen._replace(flags=self.pen.flags & ~PROTECTED)
+
+    def _selective_erase(self, row: Row, start: int, end: int) -> None:
+        """Blank the unprotected cells of [start, end) (DECSED, DECSEL): protected ones
+        keep their character and attributes, as in xterm; wrap flags are left alone."""
+        pens = row.pens
+        x = start
+        while x < end:
+            if pens[x].flags & PROTECTED:
+                x += 1
+                continue
+            run = x
+            while x < end and not pens[x].flags & PROTECTED:
+                x += 1
+            self._erase(row, run, x)
+
+    def csi_decsel(self, p: list[int]) -> None:
+        """DECSEL (CSI ? Ps K): EL that spares DECSCA-protected cells."""
+        how = _arg(p, 0, 0)
+        row = self.buf[self.y]
+        if how == 0:
+            self._selective_erase(row, self.x, self.cols)
+        elif how == 1:
+            self._selective_erase(row, 0, self.x + 1)
+        elif how == 2:
+            self._selective_erase(row, 0, self.cols)
+        self.pending = False
+
+    def csi_decsed(self, p: list[int]) -> None:
+        """DECSED (CSI ? Ps J): ED that spares DECSCA-protected cells (3, the saved lines,
+        is not selective in xterm: it is ignored here)."""
+        how = _arg(p, 0, 0)
+        if how == 0:
+            self.csi_decsel([0])
+            ys = range(self.y + 1, self.rows)
+        elif how == 1:
+            self.csi_decsel([1])
+            ys = range(0, self.y)
+        elif how == 2:
+            ys = range(self.rows)
+        else:
+            return
+        for y in ys:
+            self._selective_erase(self.buf[y], 0, self.cols)
         self.pending = False
 
     def csi_ed(self, p: list[int]) -> None:
@@ -1480,6 +1575,12 @@ class Terminal:
             return self.origin
         if mode == 7:
             return self.autowrap
+        if mode == REVERSE_WRAP:
+            return self.reverse_wrap
+        if mode == ALLOW_DECCOLM:
+            return self.allow_deccolm
+        if mode == DECCOLM:
+            return self.col132
         if mode == 25:
             return self.cursor_visible
         if mode == 66:
@@ -1508,6 +1609,17 @@ class Terminal:
                 self._move(0, self.top if on else 0)
             elif mode == 7:
                 self.autowrap = on
+            elif mode == REVERSE_WRAP:
+                self.reverse_wrap = on
+            elif mode == ALLOW_DECCOLM:
+                self.allow_deccolm = on
+            elif mode == DECCOLM:
+                self._deccolm(on)
+            elif mode == SAVE_CURSOR_MODE:
+                if on:
+                    self.save_cursor()
+                else:
+                    self.restore_cursor()
             elif mode == 25:
                 self.cursor_visible = on
             elif mode == 66:
@@ -1532,23 +1644,37 @@ class Terminal:
             elif mode in ALT_MODES:
                 self._alt_screen(mode, on)
 
+    def _deccolm(self, on: bool) -> None:
+        """DECCOLM (?3), only with ?40 set, as in xterm: clear the screen, reset the
+        margins, home the cursor. The width stays: the session's size is its window's
+        (the pty is not resized; tmux does the same), so ``col132`` only answers DECRQM."""
+        if not self.allow_deccolm:
+            return
+        self.col132 = on
+        self.top, self.bottom = 0, self.rows - 1
+        self.csi_ed([2])
+        self._move(0, 0)
+
     def _alt_screen(self, mode: int, on: bool) -> None:
+        """47, 1047, 1049 as xterm's: each screen has its own DECSC slot; 1049 saves the
+        cursor (in the slot of the screen it is on) before switching and restores it
+        after switching back, even when there was nothing to switch (already on the
+        alternate screen, or already on the main one); 1049 clears the alternate screen
+        on entry, 1047 and 1049 on leaving it; 47 never clears."""
         if on:
-            if self.in_alt:
-                return
             if mode == 1049:
                 self.save_cursor()
-            self.buf = self.alt
-            self.alt_mode = mode
+            if not self.in_alt:
+                self.buf = self.alt
+                self.alt_mode = mode
             if mode == 1049:
                 self._clear_alt()
         else:
-            if not self.in_alt:
-                return
-            if mode in (1047, 1049):
-                self._clear_alt()
-            self.buf = self.main
-            self.alt_mode = 0
+            if self.in_alt:
+                if mode in (1047, 1049):
+                    self._clear_alt()
+                self.buf = self.main
+                self.alt_mode = 0
             if mode == 1049:
                 self.restore_cursor()
 
@@ -1643,8 +1769,9 @@ def _arg(p: list[int], i: int, default: int) -> int:
 
 
 def _printable(text: str) -> bool:
-    """No control characters: what may be stored and sent back inside an OSC string."""
-    return text.isprintable() or all(" " <= ch != "\x7f" for ch in text)
+    """No control characters (C1 included): what may be stored and sent back inside an OSC
+    string."""
+    return text.isprintable() or all(ch >= " " and not "\x7f" <= ch <= "\x9f" for ch in text)
 
 
 # xterm's default palette: 16 system colours, the 6x6x6 cube, 24 greys.

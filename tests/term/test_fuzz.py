@@ -25,7 +25,8 @@ _csi = st.builds(
 )
 _dec = st.builds(
     lambda mode, on: f"\x1b[?{mode}{'h' if on else 'l'}",
-    st.sampled_from([1, 5, 6, 7, 12, 25, 47, 66, 1000, 1002, 1004, 1006, 1047, 1049, 2004]),
+    st.sampled_from([1, 3, 5, 6, 7, 12, 25, 40, 45, 47, 66, 1000, 1002, 1004, 1006, 1047,
+                     1048, 1049, 2004]),
     st.booleans(),
 )
 _tokens = st.one_of(
@@ -35,7 +36,9 @@ _tokens = st.one_of(
                      "\n", "\x08", "\x0e", "\x0f", "\x1b7", "\x1b8", "\x1bD", "\x1bE", "\x1bM",
                      "\x1bH", "\x1bc", "\x1b#8", "\x1b(0", "\x1b)0", "\x1b(B", "\x1b=", "\x1b>",
                      "\x1b]0;t\x07", "\x1b]2;title\x1b\\", "\x1bPq#0\x1b\\", "\x1b_apc\x1b\\",
-                     "\x1b", "\x1b[", "\x18", "\x1a", "\x07", "\x1b[r", "\x1b[3;20r"]),
+                     "\x1b", "\x1b[", "\x18", "\x1a", "\x07", "\x1b[r", "\x1b[3;20r",
+                     '\x1b[1"q', '\x1b[0"q', "\x1b[?1J", "\x1b[?2K", "\u009b1m", "\u0085",
+                     "\u009d2;t\u009c", "\x1b[?45h\x08", "\x1b[?3h"]),
     _csi,
     _dec,
 )

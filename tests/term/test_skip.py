@@ -43,18 +43,41 @@ def test_skip_equals_feeding_everything(
     lines: list[tuple[str, bool]], cols: int, rows: int, history: int, prefix: str,
     repeat: int,
 ) -> None:
+    if _check_skip(lines, cols, rows, history, prefix, repeat):
+        event("skipped")
+
+
+def _check_skip(
+    lines: list[tuple[str, bool]], cols: int, rows: int, history: int, prefix: str,
+    repeat: int,
+) -> int:
+    """Feed the flood with and without skipping; the states must agree. Returns how many
+    bytes were skipped, so that a test can tell the comparison was not vacuous."""
     # Flood lines, some with other sequences mixed in; a bare LF where the flag says so.
     data = "".join(text + ("\r\n" if crlf else "\n") for text, crlf in lines) * repeat
     stream = (prefix + "\r\n" + data).encode()
     full = VtModel(cols, rows, history)
     full.feed(stream)
     skipped = VtModel(cols, rows, history)
-    if _feed_with_skip(skipped, stream):
-        event("skipped")
+    consumed = _feed_with_skip(skipped, stream)
     assert diff(snapshot(full), snapshot(skipped)) == []
     assert full.capture(-history - 1, rows, escapes=True) == skipped.capture(
         -history - 1, rows, escapes=True)
     assert skipped.history_total == full.history_total
+    return consumed
+
+
+@pytest.mark.parametrize(("cols", "rows", "history"), [(5, 2, 0), (12, 4, 3), (30, 8, 15)])
+def test_the_property_really_skips(cols: int, rows: int, history: int) -> None:
+    """The property above passes when nothing is skipped; here the same check, on floods of
+    short lines of the kinds it draws (text, SGR, wide and combining characters, tabs, bare
+    LFs), must skip part of them, and must not skip past a non-SGR sequence."""
+    lines = [("abc \u3042\u00e9e\u0301", True), ("\x1b[1;31mXYZ\x1b[0m01", True),
+             ("\t\x1b[38;5;208mab", False), ("", True)]
+    consumed = _check_skip(lines, cols, rows, history, "p", 200)
+    assert consumed > 1000
+    with_other = [*lines, ("\x1b[H", True)]  # each repetition holds a cursor move
+    assert _check_skip(with_other, cols, rows, history, "p", 200) == 0
 
 
 def test_a_plain_flood_is_mostly_skipped() -> None:

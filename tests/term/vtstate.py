@@ -38,6 +38,7 @@ def snapshot(model: VtModel) -> dict[str, Any]:
         "margins": (t.top, t.bottom),
         "origin": t.origin,
         "autowrap": t.autowrap,
+        "reverse_wrap": t.reverse_wrap,
         "insert": t.insert,
         "lnm": t.lnm,
         "flags": sorted(t.flags),
