@@ -92,12 +92,17 @@ class Server:
                 parse_host(self.paths.host)
         except (PathError, ClientError) as e:
             raise PtymuxError(str(e), getattr(e, "code", 1)) from None
+        # what the last server this object talked to said it runs ("ptymux 0.1.0"), for
+        # the note that it differs from this client's
+        self.server_software = ""
 
     def _connect(self, start: bool = False) -> Connection:
         try:
-            return connect(self.paths, start=start)
+            conn = connect(self.paths, start=start)
         except ClientError as e:
             raise PtymuxError(str(e), e.code) from None
+        self.server_software = conn.server_software
+        return conn
 
     def _request(self, args: p.Message, start: bool = False,
                  timeout: float | None = 30.0) -> p.Message:
@@ -248,6 +253,18 @@ class Server:
         except ClientError:
             return False
         return True
+
+    def upgrade(self) -> p.UpgradeResult:
+        """upgrade-server: the server re-executes itself as the installed ptymux, keeping
+        its sessions; the answer comes from the new code (docs/upgrade.md)."""
+        result = self._request(p.UpgradeServer(), timeout=120.0)
+        assert isinstance(result, p.UpgradeResult)
+        return result
+
+    def server_info(self) -> p.ServerInfoResult:
+        result = self._request(p.ServerInfo())
+        assert isinstance(result, p.ServerInfoResult)
+        return result
 
     def kill(self) -> None:
         """kill-server; returns once the server is gone."""

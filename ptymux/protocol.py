@@ -390,6 +390,38 @@ class WaitResult(NamedTuple):
     signal: int | None = None
 
 
+class UpgradeServer(NamedTuple):
+    """Re-execute the server as the installed ptymux, keeping its sessions (the reply comes
+    from the new code)."""
+
+
+class UpgradeResult(NamedTuple):
+    """Answer to UpgradeServer, sent by the new server."""
+
+    software: str  # the new server's "ptymux X.Y.Z"
+    previous: str = ""  # the old one's
+    pid: int = 0  # the same as before: the server re-executed itself in place
+    sessions: int = 0
+    seconds: float = 0.0  # from the request to this reply (the sessions' pause)
+
+
+class ServerInfo(NamedTuple):
+    """Ask the server about itself."""
+
+
+class ServerInfoResult(NamedTuple):
+    """Answer to ServerInfo."""
+
+    software: str
+    pid: int
+    started: float  # epoch seconds of the first start (kept across upgrades)
+    handed_over: float  # epoch seconds of the last upgrade (``started`` if none)
+    handovers: int  # upgrades since the first start
+    sessions: int
+    clients: int  # attached clients
+    socket: str = ""
+
+
 class CaptureResult(NamedTuple):
     """Answer to Capture: the selected rows, each ending in a newline."""
 
@@ -401,7 +433,8 @@ Message: TypeAlias = (
     | ListSessions | KillSession | KillServer | Capture | Ok | Error | Created | Attached
     | Output | Exited | Detached | SessionList | CaptureResult | HasSession | RenameSession
     | SendKeys | Wait | WaitResult | EndedInfo | SessionInfo | Action | ListClients
-    | ClientInfo | ClientList | DetachClient | SetSizePolicy
+    | ClientInfo | ClientList | DetachClient | SetSizePolicy | UpgradeServer | UpgradeResult
+    | ServerInfo | ServerInfoResult
 )
 
 
@@ -686,6 +719,14 @@ _FIELDS: dict[type[Message], dict[str, Check]] = {
     SetSizePolicy: {"target": _TARGET, "policy": _one_of(SIZE_POLICIES)},
     SessionInfo: _SESSION_INFO_FIELDS,
     CaptureResult: {"text": _str},
+    UpgradeServer: {},
+    UpgradeResult: {"software": _text(100), "previous": _text(100), "pid": _ANY_INT,
+                    "sessions": _int(0, 2**31), "seconds": _float},
+    ServerInfo: {},
+    ServerInfoResult: {"software": _text(100), "pid": _ANY_INT, "started": _float,
+                       "handed_over": _float, "handovers": _int(0, 2**31),
+                       "sessions": _int(0, 2**31), "clients": _int(0, 2**31),
+                       "socket": _text(MAX_PATH)},
 }
 
 # Frame kinds: the handshake, requests and what answers them, and the attached session's
@@ -723,6 +764,8 @@ COMMANDS: dict[str, tuple[type[Message], type[Message]]] = {
     "list-clients": (ListClients, ClientList),
     "detach-client": (DetachClient, Ok),
     "set-size-policy": (SetSizePolicy, Ok),
+    "upgrade-server": (UpgradeServer, UpgradeResult),
+    "server-info": (ServerInfo, ServerInfoResult),
 }
 _COMMAND_OF: dict[type, str] = {args: name for name, (args, _result) in COMMANDS.items()}
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import ptymux
 from harness import Mux, ask, raw_connect, wait_until
 from ptymux import protocol as p
 from ptymux.commands import SERVED
@@ -158,7 +159,9 @@ def older_server(mux: Mux) -> Iterator[str]:
 def test_a_newer_client_runs_what_an_older_server_has(mux: Mux, older_server: None) -> None:
     path = os.path.join(mux.root, "older.sock")
     listing = mux.run("-S", path, "ls")
-    assert (listing.returncode, listing.stdout, listing.stderr) == (0, "", "")
+    assert (listing.returncode, listing.stdout) == (0, "")
+    assert listing.stderr == (f"ptymux: the server runs ptymux 0.0.9, this client is ptymux"
+                              f" {ptymux.__version__}: ptymux upgrade-server\n")
     capture = mux.run("-S", path, "capture")
     assert capture.returncode == 1
     assert capture.stderr == (

@@ -30,6 +30,8 @@ ARGS: list[p.Message] = [  # one arguments record per command
     p.ListClients(target="x"),
     p.DetachClient(client=3),
     p.SetSizePolicy(target="x", policy="smallest"),
+    p.UpgradeServer(),
+    p.ServerInfo(),
 ]
 RESULTS: list[p.Message] = [  # one result record per command
     p.Created(id=3, name="x", terminal=True),
@@ -48,6 +50,10 @@ RESULTS: list[p.Message] = [  # one result record per command
                                        behind=10, pid=99)]),
     p.Ok(),
     p.Ok(),
+    p.UpgradeResult(software="ptymux 0.2.0", previous="ptymux 0.1.0", pid=7, sessions=3,
+                    seconds=0.25),
+    p.ServerInfoResult(software="ptymux 0.1.0", pid=7, started=1.5, handed_over=2.5,
+                       handovers=1, sessions=3, clients=1, socket="/run/x"),
 ]
 SAMPLES: list[p.Message] = [
     p.Hello(version=p.VERSION, pid=42, versions=[3], software="ptymux 9", commands=["ls"]),

@@ -17,7 +17,7 @@ _ptymux() {
             -H) COMPREPLY=($(compgen -A hostname -- "$cur")); return 0 ;;
             -L|-S) return 0 ;;
         esac
-        COMPREPLY=($(compgen -W "new new-session attach attach-session a at ls list-sessions kill-session kill kill-server capture capture-pane has-session has rename-session rename send-keys send wait wait-session list-clients lsc detach-client detach set-size-policy size-policy start-server start proxy show-config config completions help -L -S -H -V" -- "$cur"))
+        COMPREPLY=($(compgen -W "new new-session attach attach-session a at ls list-sessions kill-session kill kill-server capture capture-pane has-session has rename-session rename send-keys send wait wait-session list-clients lsc detach-client detach set-size-policy size-policy start-server start upgrade-server server-info info proxy show-config config completions help -L -S -H -V" -- "$cur"))
         return 0
     fi
     case "$cmd" in
@@ -49,6 +49,10 @@ _ptymux() {
             opts="-t"; targets="-t"; valued="-t" ;;
         start-server|start)
             opts="--foreground"; targets=""; valued="" ;;
+        upgrade-server)
+            opts=""; targets=""; valued="" ;;
+        server-info|info)
+            opts="--json"; targets=""; valued="" ;;
         proxy)
             opts="--start --stay"; targets=""; valued="" ;;
         show-config|config)
@@ -67,7 +71,7 @@ _ptymux() {
         return 0
     fi
     if [[ "$cmd" == help ]]; then
-        COMPREPLY=($(compgen -W "new new-session attach attach-session a at ls list-sessions kill-session kill kill-server capture capture-pane has-session has rename-session rename send-keys send wait wait-session list-clients lsc detach-client detach set-size-policy size-policy start-server start proxy show-config config completions help" -- "$cur"))
+        COMPREPLY=($(compgen -W "new new-session attach attach-session a at ls list-sessions kill-session kill kill-server capture capture-pane has-session has rename-session rename send-keys send wait wait-session list-clients lsc detach-client detach set-size-policy size-policy start-server start upgrade-server server-info info proxy show-config config completions help" -- "$cur"))
         return 0
     fi
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

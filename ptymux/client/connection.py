@@ -128,10 +128,12 @@ class Connection:
         the inbox, in order, for whoever reads it next."""
         command = p.command_of(args)
         if self.server_commands is not None and command not in self.server_commands:
+            how = ("'ptymux upgrade-server' runs the installed version, keeping every session"
+                   if "upgrade-server" in self.server_commands else
+                   "upgrading it means 'ptymux kill-server', which ends every session")
             raise ClientError(
                 f"the server ({self.server_software or 'an older ptymux'}) does not know the"
-                f" command '{command}'; it runs the version it was started with (upgrading"
-                " it means 'ptymux kill-server', which ends every session)"
+                f" command '{command}'; it runs the version it was started with ({how})"
             )
         rid = self._next_id
         self._next_id += 1

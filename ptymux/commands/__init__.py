@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 MODULES = (
     "new_session", "attach_session", "list_sessions", "kill_session", "kill_server",
     "capture_pane", "has_session", "rename_session", "send_keys", "wait", "list_clients",
-    "detach_client", "set_size_policy", "start_server", "proxy",
+    "detach_client", "set_size_policy", "start_server", "upgrade_server", "server_info",
+    "proxy",
     "show_config", "completions_cmd", "help",
 )
 NAMES = {
@@ -41,6 +42,8 @@ NAMES = {
     "detach-client": "detach_client", "detach": "detach_client",
     "set-size-policy": "set_size_policy", "size-policy": "set_size_policy",
     "start-server": "start_server", "start": "start_server",
+    "upgrade-server": "upgrade_server",
+    "server-info": "server_info", "info": "server_info",
     "proxy": "proxy",
     "show-config": "show_config", "config": "show_config",
     "completions": "completions_cmd",

@@ -104,3 +104,17 @@ def attach_loop(conn: Connection, request: Callable[[bool], p.Message],
 
 def unexpected() -> ClientError:
     return ClientError("unexpected reply from the server")
+
+
+def version_note(software: str) -> None:
+    """One line on stderr when the server runs another ptymux than this client (``ls``,
+    ``attach``): after ``pip install -U`` the old server runs on until it is upgraded."""
+    import sys
+
+    from ptymux import __version__
+    from ptymux.printable import printable
+
+    ours = f"ptymux {__version__}"
+    if software and software != ours:
+        print(f"ptymux: the server runs {printable(software)}, this client is {ours}:"
+              " ptymux upgrade-server", file=sys.stderr)

@@ -69,7 +69,9 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
             check(args.format, _NAMES)
         except FormatError as e:
             raise common.UsageError(f"-F: {e}") from None
-    reply = api.Server(paths=paths).listing(ended=args.all)
+    server = api.Server(paths=paths)
+    reply = server.listing(ended=args.all)
+    common.version_note(server.server_software)
     if args.json:
         import json
 

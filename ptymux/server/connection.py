@@ -156,6 +156,26 @@ class Connection:
             return
         self.server.connections.add(self)
 
+    @classmethod
+    def adopt(cls, server: Server, fd: int, greeted: bool) -> Connection:
+        """A connection inherited across a hand-over (``server/handover.py``): what its client
+        sent meanwhile waits in the socket, read from here on."""
+        os.set_inheritable(fd, False)
+        conn = cls(server, socket.socket(fileno=fd))
+        if greeted and not conn.closed:
+            conn.greeted = True
+            if conn._hello_timer is not None:
+                conn._hello_timer.cancel()
+                conn._hello_timer = None
+        return conn
+
+    def can_hand_over(self) -> bool:
+        """Whether all of this connection is in its socket (nothing half-read, queued,
+        unsent, no passed fd, no session): then a hand-over can carry its fd alone."""
+        return (not self.closed and not self._closing and self.session is None
+                and self.terminal is None and not self._frames and not self.decoder.buffered
+                and not self._fds and not self._out.pending)
+
     # --- the socket -----------------------------------------------------------------------
 
     def _update_reading(self) -> None:

@@ -35,6 +35,7 @@ from ptymux.paths import PathError, open_private_dir, private_dir_of, via
 TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
     from types import ModuleType
+    from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +162,22 @@ def _name_process() -> None:
 
 
 async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | None,
-                 status_file: str | None = None, stay: bool = False) -> None:
+                 status_file: str | None = None, stay: bool = False,
+                 log_path: str | None = None, handover: dict[str, Any] | None = None) -> None:
     from ptymux.server.server import Server
 
-    server = Server(path, os.stat(path).st_ino)
+    inode = handover["socket"]["inode"] if handover is not None else os.stat(path).st_ino
+    server = Server(path, inode)
     server.status_file = status_file
     server.stay = stay
+    server.log_path = log_path
+    if handover is not None:
+        from ptymux.server import handover as ho
+
+        ho.restore(server, handover)
     await server.start(sock)
+    if handover is not None:
+        server.reap()  # programs that ended during the exec: their SIGCHLD was the old code's
     if pid_file:
         try:
             write_pid_file(pid_file)
@@ -179,6 +189,10 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
         os.close(ready_fd)
     _collect_later()
     log.info("server %s listening on %s", os.getpid(), path)
+    if handover is not None:
+        log.info("upgrade: took over %d sessions from %s", len(server.registry),
+                 handover["software"])
+        ho.answer(server, handover)
     await server.run()
 
 
@@ -213,18 +227,34 @@ def _collect_later() -> None:
 
 
 def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_file: str | None,
-               stay: bool, ready: int) -> int:
+               stay: bool, ready: int, handover_path: str | None = None) -> int:
     """Be the server, in this (already detached) process, until it exits; the exit status.
 
     Errors before the socket listens go to the ready pipe as one line (to the log if nobody
-    waits on a pipe: ``--foreground``)."""
+    waits on a pipe: ``--foreground``). With ``handover_path`` this process is a server that
+    has just re-executed itself (``upgrade-server``, server/handover.py): its socket,
+    sessions and connections come from the record."""
+    record: dict[str, Any] | None = None
     try:
         os.chdir("/")
         _redirect_stdio(log_path)
         from ptymux.server import logfile
 
         limiter = logfile.install(log_path)
-        sock = bind_socket(socket_path)
+        if handover_path is not None:
+            from ptymux.server import handover as ho
+
+            try:
+                record = ho.read(handover_path)
+                sock = ho.listener_of(record)
+            except ho.HandoverError as e:  # checked before the exec: should not happen
+                log.error("upgrade: %s", e)
+                return 1
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(handover_path)
+        else:
+            sock = bind_socket(socket_path)
     except (OSError, AlreadyRunning, PathError) as e:
         if ready >= 0:
             os.write(ready, f"can't start server: {e}".encode())
@@ -237,7 +267,8 @@ def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_fil
     gc.disable()  # until it listens: what start-up allocates lives as long as the server
     asyncio = _import_asyncio()
     try:
-        asyncio.run(_serve(sock, socket_path, ready, pid_file, status_file, stay))
+        asyncio.run(_serve(sock, socket_path, ready, pid_file, status_file, stay, log_path,
+                           record))
     except Exception:
         log.exception("server crashed")
         return 1
@@ -296,12 +327,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--ready-fd", type=int, default=-1)  # -1: nobody waits (foreground)
     parser.add_argument("--foreground", action="store_true")
     parser.add_argument("--stay", action="store_true")  # keep running with no sessions
+    # upgrade-server (server/handover.py): the old server execs us with its record...
+    parser.add_argument("--handover")
+    if argv[:1] == ["--check-handover"] and len(argv) == 2:
+        # ...after asking us, with only this, whether we can read it
+        from ptymux.server.handover import check_main
+
+        return check_main(argv[1])
     args = parser.parse_args(argv)
     reset_signals()
-    if not args.foreground and os.fork():
+    if args.handover is None and not args.foreground and os.fork():
         os._exit(0)  # the starter waits for this one; the daemon lives on, nobody's child
     return run_daemon(args.socket, args.log, args.pid_file, args.status_file, args.stay,
-                      args.ready_fd)
+                      args.ready_fd, args.handover)
 
 
 # --- forked from the client ----------------------------------------------------------------

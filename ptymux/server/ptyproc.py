@@ -28,6 +28,8 @@ def _become_controlling_tty() -> None:
 class PtyProcess:
     """A program started as a session leader with a new pty as its controlling terminal."""
 
+    proc: subprocess.Popen[bytes] | None  # None: adopted across a hand-over (``adopt``)
+
     def __init__(
         self, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int
     ) -> None:
@@ -62,10 +64,36 @@ class PtyProcess:
         os.set_blocking(master, False)
         self.master = master
         self.pid = self.proc.pid
+        self.returncode: int | None = None
+
+    @classmethod
+    def adopt(cls, pid: int, master: int) -> PtyProcess:
+        """A program this process already runs, whose pty master ``master`` it holds: what a
+        server re-executed by a hand-over (``server/handover.py``) finds. The ``Popen`` of
+        the old code is gone with it, so the child is reaped by pid (``poll``); ``master``
+        is -1 for a session whose program has ended (kept by ``--remain-on-exit``)."""
+        self = cls.__new__(cls)
+        self.proc = None
+        self.master = master
+        self.pid = pid
+        self.returncode = None
+        if master >= 0:
+            os.set_blocking(master, False)
+        return self
 
     def poll(self) -> int | None:
         """The raw exit code if the child has ended (negative: killed by that signal)."""
-        return self.proc.poll()
+        if self.proc is not None:
+            return self.proc.poll()
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped already (cannot happen to our own child)
+                self.returncode = 0
+                return 0
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
 
     def resize(self, cols: int, rows: int) -> None:
         set_winsize(self.master, cols, rows)

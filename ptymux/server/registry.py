@@ -35,6 +35,10 @@ class Registry:
         server lives; only a session that was created takes one (a failed ``new`` does not)."""
         return self._next_id
 
+    def reserve(self, next_id: int) -> None:
+        """Ids below ``next_id`` are taken (a hand-over: the old server gave them out)."""
+        self._next_id = max(self._next_id, next_id)
+
     def rename(self, session: Session, name: str) -> None:
         """Give ``session`` the name ``name`` (TargetError if it may not have it)."""
         if name != session.name:

@@ -46,9 +46,41 @@ class Server:
         self.pid_file: str | None = None  # set by the daemon once it has written it
         self.status_file: str | None = None  # ended sessions' statuses (ptymux.statuses)
         self.stay = False  # start-server: keep running with no sessions, until kill-server
+        self.log_path: str | None = None  # set by the daemon (the hand-over's exec needs it)
+        self.started = time.time()  # the first start, kept across hand-overs (server-info)
+        self.handed_over = self.started  # when this code took over (the last upgrade)
+        self.handovers = 0  # upgrades since the first start
         self._shutting_down = False
 
     # --- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutting_down
+
+    @property
+    def listener(self) -> socket.socket | None:
+        """The listening socket (None once closed)."""
+        return self._listener
+
+    def exec_args(self) -> list[str]:
+        """The daemon's options that make this server again, for a hand-over's exec (always
+        ``--foreground``: the same process, never forked away)."""
+        args = ["--socket", self.socket_path, "--log", self.log_path or "/dev/null",
+                "--foreground"]
+        if self.pid_file:
+            args += ["--pid-file", self.pid_file]
+        if self.status_file:
+            args += ["--status-file", self.status_file]
+        return args + (["--stay"] if self.stay else [])
+
+    def session_ended(self, session: Session) -> None:
+        """A session's program ended (the callback a session is created with)."""
+        self._session_ended(session)
+
+    def reap(self) -> None:
+        """Look for ended programs now (a hand-over: SIGCHLDs during the exec are lost)."""
+        self._reap()
 
     async def start(self, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()

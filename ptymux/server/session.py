@@ -65,7 +65,10 @@ class Session:
         on_end: Callable[[Session], None],
         emulator: str | None = None,
         log_fd: int | None = None,
+        process: PtyProcess | None = None,
     ) -> None:
+        """Start ``argv`` in a new pty; or, with ``process``, take over a program already
+        running in one (a hand-over: ``server/handover.py`` then restores the rest)."""
         self.id = session_id
         self.name = name
         self.argv = argv
@@ -100,10 +103,17 @@ class Session:
         self._last_output = 0.0
         self._urgent = False  # a query waits in the backlog: no deferring
         self._feeding: asyncio.Handle | asyncio.TimerHandle | None = None
+        self.emulator = emulator  # as asked for (a hand-over asks for it again)
+        self.history_limit = history
         self._model: ScreenModel = create_model(cols, rows, history, emulator)
-        self.process = PtyProcess(argv, cwd, env, cols, rows)
+        self.process = process or PtyProcess(argv, cwd, env, cols, rows)
         self._log_fd = log_fd  # new --log: every byte of output is appended there
         self._set_reading(True)
+
+    @property
+    def log_fd(self) -> int | None:
+        """The ``--log`` file's fd (a hand-over keeps it open across the exec)."""
+        return self._log_fd
 
     @property
     def model_name(self) -> str:
@@ -116,7 +126,7 @@ class Session:
         self._set_reading(not self._paused_clients and len(self._backlog) < MAX_BACKLOG)
 
     def _set_reading(self, on: bool) -> None:
-        on = on and not self._eof and not self.ended
+        on = on and not self._eof and not self.ended and self.process.master >= 0
         if on == self._reading:
             return
         if on:
@@ -468,6 +478,40 @@ class Session:
         except OSError as e:
             log.warning("session %s: resize failed: %s", self.id, e)
         self.screen().resize(cols, rows)  # the backlog was written for the old size
+
+    # --- hand-over (server/handover.py) -----------------------------------------------
+
+    def export_state(self) -> tuple[bytes, dict[str, int], bytes]:
+        """What a hand-over carries besides plain fields: (the screen as bytes that rebuild
+        it in a fresh model: every history line, then a redraw; per terminal name, how many
+        history lines it has not seen; keys the program has not read yet).
+
+        Bytes, not the model's objects: the new code may have another model. The history
+        is written from the top row down (``scrollback``'s documented bytes, its first
+        ``\r\n`` dropped and its start moved to the top row), so the fresh model's blank
+        rows never scroll into its history: exactly the old history lines go there."""
+        model = self.screen()
+        out = b""
+        lines = model.scrollback(None, model.history_limit + model.rows)
+        first = lines.find(b"\r\n")
+        if first >= 0:
+            out = b"\x1b[0m\x1b[H" + lines[first + 2:]
+        out += model.redraw()
+        total = model.history_total
+        unseen = {tty: max(0, total - mark) for tty, mark in self._marks.items()}
+        return out, unseen, bytes(self._pending_input)
+
+    def import_state(self, screen: bytes, unseen: dict[str, int], pending: bytes) -> None:
+        """Rebuild what ``export_state`` carried, in this (fresh) session's model."""
+        try:
+            self._model.feed(screen)
+            self._model.take_replies()  # (answers to queries of the old code's past)
+        except Exception:  # a screen lost is bad; a session lost is worse
+            log.exception("session %s: its screen could not be rebuilt", self.id)
+        total = self._model.history_total
+        self._marks = {tty: max(0, total - count) for tty, count in unseen.items()}
+        if pending:
+            self.write(pending)
 
     # --- ending -------------------------------------------------------------------------
 

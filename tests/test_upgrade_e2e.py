@@ -1,0 +1,207 @@
+"""``upgrade-server``: the server re-executes itself as the installed ptymux and keeps every
+session: the same programs (pids), screens and scrollback, ids, names and creation times.
+
+Real server, real ptys, real programs; the version change is made real by running the
+server from a copy of the package whose version is then changed, as ``pip install -U``
+changes the installed files under a running server.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import ptymux
+from harness import Mux, wait_until
+
+PKG_DIR = os.path.dirname(ptymux.__file__)
+
+
+def sessions(mux: Mux) -> dict[str, dict[str, object]]:
+    rows = json.loads(mux.run("ls", "--json", check=True).stdout)
+    return {row["name"]: row for row in rows}
+
+
+def capture_all(mux: Mux, target: str) -> str:
+    return mux.run("capture", "-t", target, "-e", "-S", "-1000000", check=True).stdout
+
+
+def server_info(mux: Mux) -> dict[str, object]:
+    info: dict[str, object] = json.loads(mux.run("server-info", "--json", check=True).stdout)
+    return info
+
+
+def settled(mux: Mux, target: str) -> str:
+    """The capture once two in a row agree (the program has stopped printing)."""
+    last = [""]
+
+    def same() -> str | None:
+        now = capture_all(mux, target)
+        done = now if now == last[0] else None
+        last[0] = now
+        return done
+
+    result: str = wait_until(same, what=f"session {target} to settle")
+    return result
+
+
+def test_upgrade_keeps_sessions_programs_and_screens(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "shell", check=True)
+    mux.run("send-keys", "-t", "shell",
+            "for i in $(seq 1 300); do printf '\\033[3%dmhist %d\\033[0m\\n' $((i % 8)) $i;"
+            " done; sleep 60", "Enter", check=True)
+    mux.run("new", "-d", "-s", "flood", "--", "sh", "-c",
+            "i=0; while :; do i=$((i+1)); echo flood $i; done", check=True)
+    mux.run("new", "-d", "-s", "kept", "--remain-on-exit", "--", "sh", "-c",
+            "printf '\\033[1;31mred\\033[0m bye\\n'; exit 3", check=True)
+    vim = shutil.which("vim") is not None
+    if vim:
+        mux.run("new", "-d", "-s", "vim", "--", "vim", "-u", "NONE", "-N", "-n", check=True)
+        wait_until(lambda: "~" in mux.run("capture", "-t", "vim").stdout, what="vim")
+        mux.run("send-keys", "-t", "vim", "iwritten in vim", "Escape", check=True)
+        wait_until(lambda: "written in vim" in (shown := mux.run("capture", "-t", "vim").stdout)
+                   and "INSERT" not in shown, what="vim's text, back in normal mode")
+    wait_until(lambda: sessions(mux)["shell"]["current_command"] == "sleep",
+               what="the shell to be mid-command")
+    wait_until(lambda: sessions(mux)["kept"]["ended"], what="the kept session to end")
+    stable = ["shell", "kept", *(["vim"] if vim else [])]
+    before_screens = {name: settled(mux, name) for name in stable}
+    assert "hist 300" in before_screens["shell"] and "hist 1\x1b" in before_screens["shell"]
+    before = sessions(mux)
+    info = server_info(mux)
+    flood_before = mux.run("capture", "-t", "flood", check=True).stdout
+
+    done = mux.run("upgrade-server", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "upgraded" in done.stdout and done.stderr == ""
+
+    after = sessions(mux)
+    assert set(after) == set(before)
+    for name, row in before.items():
+        for field in ("id", "name", "created", "pid", "command", "cols", "rows", "ended",
+                      "status"):
+            assert after[name][field] == row[field], (name, field)
+    for name in stable:
+        assert capture_all(mux, name) == before_screens[name], name
+    assert after["shell"]["current_command"] == "sleep"  # the command still runs
+    again = server_info(mux)
+    assert again["pid"] == info["pid"]
+    assert again["handovers"] == 1 and info["handovers"] == 0
+    assert again["started"] == info["started"]
+    # The flood never stopped: it goes on printing, into the same program's pty.
+    wait_until(lambda: mux.run("capture", "-t", "flood").stdout != flood_before,
+               what="the flood to go on")
+    # Typing still reaches the programs.
+    mux.run("send-keys", "-t", "shell", "C-c", check=True)
+    mux.run("send-keys", "-t", "shell", "echo after-$((6*7))", "Enter", check=True)
+    wait_until(lambda: "after-42" in mux.run("capture", "-t", "shell").stdout,
+               what="the shell to answer")
+    if vim:
+        mux.run("send-keys", "-t", "vim", "o", "and after", "Escape", check=True)
+        wait_until(lambda: "and after" in mux.run("capture", "-t", "vim").stdout,
+                   what="vim to take keys")
+        mux.run("send-keys", "-t", "vim", ":qa!", "Enter", check=True)
+    # The kept session's status is still there for wait.
+    assert mux.run("wait", "-t", "kept").returncode == 3
+    # No record left behind in the state directory.
+    assert not glob.glob(os.path.join(mux.root, "state", "ptymux", "handover-*"))
+
+
+def test_a_refused_record_leaves_the_old_server_running(mux: Mux) -> None:
+    # The test hook is in the server's environment: the installed code it asks refuses.
+    env = {**mux.env, "PTYMUX_TEST_REFUSE_HANDOVER": "1"}
+    mux.run("new", "-d", "-s", "a", env=env, check=True)
+    mux.run("send-keys", "-t", "a", "echo one", "Enter", check=True)
+    wait_until(lambda: "one\n" in mux.run("capture", "-t", "a").stdout, what="one")
+    info = server_info(mux)
+    pid = sessions(mux)["a"]["pid"]
+
+    refused = mux.run("upgrade-server", timeout=60)
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    lines = refused.stderr.splitlines()
+    assert len(lines) == 1 and "refused" in lines[0] and "PTYMUX_TEST_REFUSE_HANDOVER" in lines[0]
+
+    again = server_info(mux)
+    assert again["pid"] == info["pid"] and again["handovers"] == 0
+    assert sessions(mux)["a"]["pid"] == pid
+    mux.run("send-keys", "-t", "a", "echo two", "Enter", check=True)
+    wait_until(lambda: "two\n" in mux.run("capture", "-t", "a").stdout, what="two")
+    assert not glob.glob(os.path.join(mux.root, "state", "ptymux", "handover-*"))
+
+
+def test_upgrade_is_refused_while_a_client_is_attached(mux: Mux) -> None:
+    mux.run("new", "-d", "-s", "a", check=True)
+    term = mux.spawn("attach", "-t", "a")
+    wait_until(lambda: sessions(mux)["a"]["attached"] == 1, what="the client to attach")
+    refused = mux.run("upgrade-server", timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr == "ptymux: 1 client attached: detach it first" \
+        " (ptymux detach-client -t SESSION)\n"
+    term.send("echo still-here\r")
+    term.wait_for("still-here\n$")
+    assert server_info(mux)["handovers"] == 0
+
+
+def _package_copy(root: str, version: str) -> str:
+    """A copy of the ptymux package at ``version``, importable from the returned path."""
+    path = os.path.join(root, "pkg")
+    shutil.copytree(PKG_DIR, os.path.join(path, "ptymux"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    _set_version(path, version)
+    return path
+
+
+def _set_version(path: str, version: str) -> None:
+    init = os.path.join(path, "ptymux", "__init__.py")
+    with open(init) as f:
+        text = f.read()
+    text = text.replace(f'__version__ = "{ptymux.__version__}"', f'__version__ = "{version}"')
+    for old in ("0.0.1", "0.0.2"):
+        text = text.replace(f'__version__ = "{old}"', f'__version__ = "{version}"')
+    with open(init, "w") as f:
+        f.write(text)
+
+
+def test_upgrade_runs_the_installed_version_and_ls_notes_the_difference(mux: Mux) -> None:
+    installed = _package_copy(mux.root, "0.0.1")
+    old_env = {**mux.env, "PYTHONPATH": installed}
+    mux.run("new", "-d", "-s", "a", "--", "sh", "-c", "echo running; exec sleep 60",
+            env=old_env, check=True)
+    pid = sessions(mux)["a"]["pid"]
+    listing = mux.run("ls", check=True)
+    assert listing.stderr == (f"ptymux: the server runs ptymux 0.0.1, this client is ptymux"
+                              f" {ptymux.__version__}: ptymux upgrade-server\n")
+    assert server_info(mux)["software"] == "ptymux 0.0.1"
+    screen = capture_all(mux, "a")
+
+    _set_version(installed, "0.0.2")  # what 'pip install -U' does under the server
+    done = mux.run("upgrade-server", timeout=60, check=True)
+    assert "ptymux 0.0.1 -> ptymux 0.0.2" in done.stdout
+
+    info = server_info(mux)
+    assert info["software"] == "ptymux 0.0.2" and info["handovers"] == 1
+    assert sessions(mux)["a"]["pid"] == pid
+    assert capture_all(mux, "a") == screen
+
+
+def test_check_handover_refuses_bad_records_in_one_line(mux: Mux) -> None:
+    record = os.path.join(mux.root, "record.json")
+    cases = {
+        "not json {": "corrupt",
+        json.dumps({"format": "ptymux-handover", "version": 999}): "version 999",
+        json.dumps({"format": "ptymux-handover", "version": 1}): "has no",
+        json.dumps([1, 2]): "not a ptymux hand-over record",
+    }
+    for text, reason in cases.items():
+        with open(record, "w") as f:
+            f.write(text)
+        done = subprocess.run([sys.executable, "-P", "-m", "ptymux.server",
+                               "--check-handover", record], capture_output=True, text=True,
+                              timeout=30, env=mux.env)
+        assert done.returncode == 1, text
+        assert len(done.stdout.splitlines()) == 1 and reason in done.stdout, done.stdout
