@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from conftest import MODELS, isolated_mux
 
 from harness import Mux, wait_until
 
 
-@pytest.fixture
-def mux(model_mux: Mux) -> Mux:
-    """Every test here runs on both models (conftest.MODELS)."""
-    return model_mux
+@pytest.fixture(params=[*MODELS, "pyte"])
+def mux(request: pytest.FixtureRequest) -> Iterator[Mux]:
+    """Every test here runs on every model (conftest.MODELS, and pyte, which is offered as
+    ``PTYMUX_EMULATOR=pyte`` and must capture the same way)."""
+    if request.param == "ghostty":
+        from ptymux.term.ghostty_model import available
+
+        if not available():
+            pytest.skip("pyghostty is not installed")
+    yield from isolated_mux(request.param)
 
 
 def _capture(mux: Mux, *args: str) -> list[str]:
@@ -27,6 +36,7 @@ def test_capture_screen_and_history(mux: Mux) -> None:
     assert len(screen) == 24
     assert screen[0] == "row78" and screen[22] == "row100" and screen[23] == ""
     assert _capture(mux, "-S", "-3", "-E", "0") == ["row75", "row76", "row77", "row78"]
+    assert _capture(mux, "-S", "0", "-E", "-3") == ["row75", "row76", "row77", "row78"]
     history = _capture(mux, "-S", "-1000", "-E", "-1")
     assert len(history) == 50  # --history 50 kept the last 50 lines that scrolled off
     assert history[0] == "row28" and history[-1] == "row77"

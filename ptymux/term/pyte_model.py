@@ -2,7 +2,9 @@
 
 Not the default (see ``vt_model.py``): selected with ``PTYMUX_EMULATOR=pyte``, and kept as
 the baseline that benchmarks (``bench/emulators.py``, ``tests/term/bench_term.py``) compare
-against. It has no alternate screen and restores no modes on redraw.
+against. pyte itself has no alternate screen and forgets most modes; ``pyte_screen.py`` adds
+them, so that a redraw brings back vim or less as the program left them. What it still
+lacks is listed in docs/terminal-state.md (the pyte model).
 
 pyte raises on some inputs (``ESC[10;D``, ``CSI ? 6 n`` …); a session must survive all of
 them, so every parser step and every draw is guarded: the offending byte is skipped and the
@@ -11,7 +13,6 @@ stream carries on.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import pyte
@@ -19,6 +20,15 @@ from pyte import graphics
 from wcwidth import wcwidth
 
 from ptymux.term.model import ScreenModel
+from ptymux.term.pyte_screen import (
+    FLAG_MODES,
+    MOUSE_ENCODINGS,
+    MOUSE_MODES,
+    ModeScreen,
+    ModeStream,
+    Saved,
+    wrapped,
+)
 from ptymux.term.scrollback import lines_to_bytes, new_lines
 from ptymux.term.skip import Columns, LineRule, segment_wraps
 
@@ -69,60 +79,13 @@ def sgr_of(char: Any) -> str:
     return ";".join(params)
 
 
-class _SafeScreen(pyte.Screen):
-    """A pyte Screen that keeps scrolled-off rows and never lets ``draw`` raise."""
-
-    def __init__(self, cols: int, rows: int, history: int) -> None:
-        super().__init__(cols, rows)
-        self.history: deque[dict[int, Any]] = deque(maxlen=max(history, 0) or None)
-        self.history_limit = history
-        self.history_total = 0  # rows ever appended to ``history`` (ScreenModel.history_total)
-        self.errors = 0
-
-    def draw(self, data: str) -> None:
-        try:
-            super().draw(data)
-        except Exception:
-            self.errors += 1
-
-    def index(self) -> None:
-        top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
-        # (Only a scroll of the whole screen: a terminal keeps no row a region scrolls.)
-        full = top == 0 and bottom == self.lines - 1
-        if self.cursor.y == bottom and full and self.history_limit > 0:
-            self.history.append(dict(self.buffer[top]))
-            self.history_total += 1
-        super().index()
-
-    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
-        # pyte drops the rows a smaller height cuts from the top; a terminal scrolls them
-        # into its history, and so does the vt model: keep (and count) them too.
-        if lines is not None and lines < self.lines and self.history_limit > 0:
-            for y in range(self.lines - lines):
-                self.history.append(dict(self.buffer[y]))
-                self.history_total += 1
-        super().resize(lines, columns)
-
-    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
-        super().erase_in_display(how, *args, **kwargs)
-        if how == 3:  # CSI 3 J: the scrollback too (a terminal's ``clear``)
-            self.history.clear()
-
-    def set_title(self, param: str) -> None:
-        super().set_title(param)
-
-
-class _SafeStream(pyte.ByteStream):
-    """A ByteStream whose parser errors skip the offending byte instead of raising."""
-
-    def _send_to_parser(self, data: str) -> bool | None:
-        try:
-            result: bool | None = super()._send_to_parser(data)
-            return result
-        except Exception:
-            if isinstance(self.listener, _SafeScreen):
-                self.listener.errors += 1
-            return self._taking_plain_text  # pyte re-initialised its parser
+_CLEAR = "\x1b[r\x1b[?6l\x1b[0m\x1b[H\x1b[2J"
+_PREAMBLE = (
+    "\x1b[?1049l"  # out of any alternate screen
+    "\x1b[r\x1b[?6l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, newline
+    "\x1b[0m\x1b(B\x1b)B\x0f"  # pen, charsets (pyte keeps none but the UTF-8 default)
+    "\x1b[H\x1b[2J"
+)
 
 
 class PyteModel(ScreenModel):
@@ -132,8 +95,8 @@ class PyteModel(ScreenModel):
         self.cols = cols
         self.rows = rows
         self.history_limit = max(history, 0)
-        self._screen = _SafeScreen(cols, rows, history)
-        self._stream = _SafeStream(self._screen)
+        self._screen = ModeScreen(cols, rows, history)
+        self._stream = ModeStream(self._screen)
 
     @property
     def errors(self) -> int:
@@ -155,7 +118,16 @@ class PyteModel(ScreenModel):
         self.cols, self.rows = cols, rows
 
     def cursor(self) -> tuple[int, int]:
-        return self._screen.cursor.x, self._screen.cursor.y
+        # (pyte's x is ``cols`` while a wrap is pending: the cursor shows on the last column)
+        return min(self._screen.cursor.x, self.cols - 1), self._screen.cursor.y
+
+    def key_modes(self) -> tuple[bool, bool]:
+        return 1 in self._screen.flags, self._screen.keypad
+
+    @property
+    def alternate_screen(self) -> bool:
+        """Whether the program is in the alternate screen."""
+        return bool(self._screen.in_alt)
 
     @property
     def title(self) -> str:
@@ -171,7 +143,7 @@ class PyteModel(ScreenModel):
             cells.append((ch.data, sgr_of(ch)))
         return cells
 
-    def _render_row(self, row: dict[int, Any], escapes: bool) -> str:
+    def _render_row(self, row: dict[int, Any], escapes: bool, trim: bool = True) -> str:
         parts: list[str] = []
         pen = ""
         for text, sgr in self._row_cells(row):
@@ -184,20 +156,28 @@ class PyteModel(ScreenModel):
             if pen:
                 line += "\x1b[0m"
             return line
-        return line.rstrip()
+        return line.rstrip() if trim else line
 
-    def redraw(self) -> bytes:
-        screen = self._screen
-        out = ["\x1b[0m\x1b[H\x1b[2J"]
+    def _paint(self, buf: Any, out: list[str]) -> None:
+        """Paint ``buf`` onto a cleared screen (full margins, autowrap on, default pen). A
+        row that soft-wrapped is painted through its last column and the next one follows
+        without a cursor move, so the terminal knows it as wrapped too."""
+        cont = False  # the previous row wrapped: the cursor waits at its end
         for y in range(self.rows):
-            cells = self._row_cells(screen.buffer[y])
-            # Skip trailing default blanks: the clear above already painted them.
+            row = buf[y]
+            cells = self._row_cells(row)
+            more = wrapped(row) and y < self.rows - 1
             last = len(cells)
-            while last and cells[last - 1] == (" ", ""):
-                last -= 1
-            if not last:
+            if not more:
+                # Trailing default blanks: the clear already painted them.
+                while last and cells[last - 1] == (" ", ""):
+                    last -= 1
+            if cont:
+                last = max(last, 1)
+            elif last:
+                out.append(f"\x1b[{y + 1};1H")
+            else:
                 continue
-            out.append(f"\x1b[{y + 1};1H")
             pen = ""
             for text, sgr in cells[:last]:
                 if sgr != pen:
@@ -206,11 +186,81 @@ class PyteModel(ScreenModel):
                 out.append(text)
             if pen:
                 out.append("\x1b[0m")
-        x, y = self.cursor()
-        out.append(f"\x1b[{y + 1};{x + 1}H")
+            cont = more
+
+    @staticmethod
+    def _slot(slot: Saved | None) -> str:
+        """Put the terminal in the state a DECSC saved (margins must be the full screen);
+        ESC 7 after it saves that in the terminal's slot for the screen it is on. No slot:
+        what a DECRC without a DECSC gives (home, default pen, no origin mode)."""
+        if slot is None:
+            return "\x1b[?6l\x1b[H\x1b[0m"
+        x, y = slot.cursor.x, slot.cursor.y
+        sgr = sgr_of(slot.cursor.attrs)
+        return (("\x1b[?6h" if slot.origin else "\x1b[?6l") + f"\x1b[{y + 1};{x + 1}H"
+                + (f"\x1b[0;{sgr}m" if sgr else "\x1b[0m"))
+
+    def redraw(self) -> bytes:
+        """As the vt model's (``render.redraw``): reset what matters in a terminal that may
+        have been left anywhere, paint the hidden screen and the shown one, each with its
+        saved cursor, then the cursor, margins, modes and title the program set."""
+        screen = self._screen
+        out = [_PREAMBLE]
+        if not screen.in_alt:
+            # The hidden alternate screen too: a program that switches with ?47h or
+            # ?1047h (which do not clear it) finds it as it left it.
+            out.append("\x1b[?47h" + _CLEAR)
+            self._paint(screen.alt, out)
+            out.append(self._slot(screen.saved[True]) + "\x1b7\x1b[?47l" + _CLEAR)
+        self._paint(screen.main, out)
+        out.append(self._slot(screen.saved[False]))
+        if screen.in_alt:
+            if screen.alt_mode == 1049:
+                out.append("\x1b[?1049h")  # (saves the main screen's cursor as DECSC)
+            else:
+                out.append(f"\x1b7\x1b[?{screen.alt_mode}h")
+            out.append(_CLEAR)
+            self._paint(screen.alt, out)
+            out.append(self._slot(screen.saved[True]))
+        out.append("\x1b7\x1b[?6l")
+        margins = screen.margins
+        out.append(f"\x1b[{margins.top + 1};{margins.bottom + 1}r" if margins else "\x1b[r")
+        origin = pyte.modes.DECOM in screen.mode
+        out.append("\x1b[?6h" if origin else "\x1b[?6l")
+        top = margins.top if margins and origin else 0
+        x, y = screen.cursor.x, screen.cursor.y
+        if x >= self.cols:  # a pending wrap: rebuilt by writing the last cell again
+            row = screen.buffer[y]
+            x = self.cols - 1
+            if x and row.get(x, screen.default_char).data == "":
+                x -= 1
+            ch = row.get(x, screen.default_char)
+            sgr = sgr_of(ch)
+            out.append(f"\x1b[{y - top + 1};{x + 1}H" + (f"\x1b[0;{sgr}m" if sgr else "\x1b[0m")
+                       + ch.data)
+        else:
+            out.append(f"\x1b[{y - top + 1};{x + 1}H")
         pen = sgr_of(screen.cursor.attrs)
-        if pen:
-            out.append(f"\x1b[0;{pen}m")
+        out.append(f"\x1b[0;{pen}m" if pen else "\x1b[0m")
+        out.append("\x1b[?7h" if pyte.modes.DECAWM in screen.mode else "\x1b[?7l")
+        out.append("\x1b[4h" if pyte.modes.IRM in screen.mode else "\x1b[4l")
+        out.append("\x1b[20h" if pyte.modes.LNM in screen.mode else "\x1b[20l")
+        for mode in FLAG_MODES:
+            out.append(f"\x1b[?{mode}{'h' if mode in screen.flags else 'l'}")
+        out.extend(f"\x1b[?{mode}l" for mode in MOUSE_MODES)
+        if screen.mouse:
+            out.append(f"\x1b[?{screen.mouse}h")
+        out.extend(f"\x1b[?{mode}l" for mode in MOUSE_ENCODINGS)
+        if screen.mouse_enc:
+            out.append(f"\x1b[?{screen.mouse_enc}h")
+        out.append("\x1b=" if screen.keypad else "\x1b>")
+        out.append(f"\x1b[{screen.cursor_style} q")
+        title, icon = screen.title, screen.icon_name
+        if title or icon:
+            if title == icon:
+                out.append(f"\x1b]0;{title}\x1b\\")
+            else:
+                out.append(f"\x1b]1;{icon}\x1b\\\x1b]2;{title}\x1b\\")
         out.append("\x1b[?25l" if screen.cursor.hidden else "\x1b[?25h")
         return "".join(out).encode("utf-8", "replace")
 
@@ -274,10 +324,17 @@ class PyteModel(ScreenModel):
 
     def leave(self) -> bytes:
         screen = self._screen
-        if screen.margins is None and pyte.modes.DECOM not in screen.mode:
+        if not screen.in_alt and screen.margins is None and pyte.modes.DECOM not in screen.mode:
             return b""
         x, y = self.cursor()
-        return f"\x1b[?6l\x1b[r\x1b[{y + 1};{x + 1}H".encode()
+        out = ""
+        if screen.in_alt:
+            out += f"\x1b[?{screen.alt_mode}l"
+            if screen.alt_mode == 1049:  # the terminal restores the main screen's cursor
+                slot = screen.saved[False]
+                x, y = (0, 0) if slot is None else (min(slot.cursor.x, self.cols - 1),
+                                                    slot.cursor.y)
+        return f"{out}\x1b[?6l\x1b[r\x1b[{y + 1};{x + 1}H".encode()
 
     def capture(
         self,
@@ -286,12 +343,26 @@ class PyteModel(ScreenModel):
         escapes: bool = False,
         join: bool = False,
     ) -> list[str]:
-        rows = list(self._screen.history) + [
-            self._screen.buffer[y] for y in range(self.rows)
-        ]
-        base = len(self._screen.history)  # index of visible row 0
-        first = base + (0 if start is None else start)
-        last = base + (self.rows - 1 if end is None else end)
-        first = max(first, 0)
-        last = min(last, len(rows) - 1)
-        return [self._render_row(rows[i], escapes) for i in range(first, last + 1)]
+        """As ``render.capture``: ``start`` and ``end`` in either order, clamped to what is
+        held; with ``join``, a row that soft-wrapped is joined to the next, untrimmed."""
+        screen = self._screen
+        history = screen.history
+        nh = len(history)
+        first = 0 if start is None else start
+        last = self.rows - 1 if end is None else end
+        if last < first:
+            first, last = last, first
+        first = max(first, -nh)
+        last = min(last, self.rows - 1)
+        lines: list[str] = []
+        acc = ""
+        for i in range(first, last + 1):
+            row = history[nh + i] if i < 0 else screen.buffer[i]
+            more = join and wrapped(row)
+            acc += self._render_row(row, escapes, trim=not more)
+            if not more:
+                lines.append(acc)
+                acc = ""
+        if acc:
+            lines.append(acc if escapes else acc.rstrip(" "))
+        return lines

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ptymux.term.scrollback import lines_to_bytes, new_lines
 from ptymux.term.vt import (
     ACS,
+    ALLOW_DECCOLM,
     DEFAULT,
     FLAG_MODES,
     MOUSE_ENCODINGS,
@@ -225,8 +226,10 @@ def redraw(t: Terminal) -> str:
         out.append(_cup(t, t.x, t.y, t.origin))
     out.append(pen_escape(t.pen) + _link(t.pen.link) + (_protection(t.pen) if decsca else ""))
     out.append(_charsets(t.g[0], t.g[1], t.gl))
-    # Modes. (?40, which lets DECCOLM resize, is kept but never sent: the model never
-    # changes width, so the user's terminal must not either.)
+    # Modes. (?40 too: a later DECCOLM from the program reaches every client raw, and the
+    # terminal of a late attacher must act on it as the others do: clear and home.)
+    if t.allow_deccolm:
+        out.append(_flag(ALLOW_DECCOLM, True))
     out.append(_flag(7, t.autowrap))
     out.append(_flag(REVERSE_WRAP, t.reverse_wrap))
     out.append("\x1b[4h" if t.insert else "\x1b[4l")

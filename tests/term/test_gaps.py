@@ -211,4 +211,7 @@ def test_deccolm_with_40_clears_resets_margins_homes_but_keeps_the_width(on: byt
     assert m.cols == 10
     m.feed(b"\x1b[?3$p\x1b[?40$p")
     assert m.take_replies() == b"\x1b[?3;%d$y\x1b[?40;1$y" % (1 if on == b"h" else 2)
-    assert b"?40h" not in m.redraw()
+    # ?40 is redrawn: a later DECCOLM reaches every client raw, and a late attacher's
+    # terminal must clear and home as the others' do.
+    assert b"\x1b[?40h" in m.redraw()
+    assert b"?40h" not in model(b"\x1b[?3h").redraw()
