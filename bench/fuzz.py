@@ -99,8 +99,9 @@ INVARIANTS = {
     "linger": "a connection that says nothing (or half a frame) is hung up within "
               "--linger-limit seconds",
     "fdlimit": "at its fd limit, with clients waiting, the server does not spin (< 50% CPU)",
-    "vanish": "the buffers of clients that vanish mid-frame are freed at once: in 3 bursts"
-              " of 32 clients leaving 27 MiB, RSS grows < 8 MiB after the first",
+    "vanish": "the buffers of clients that vanish mid-frame are freed at once: in 4 bursts"
+              " of 32 clients leaving 27 MiB, RSS grows < 8 MiB after the second (the"
+              " first warms the allocator up)",
     "unread": "clients that pipeline requests and read no reply cost the server a bounded"
               " amount of memory (< 12 MiB for one asking 30-120 MiB)",
     "fair": "meanwhile, the attached raw client keeps getting output (no gap over 0.5 s)",
@@ -136,10 +137,10 @@ KEEP_REPLY_BYTES = 8 << 20  # per connection, decode at most this much of the re
 # server, and what the allocator keeps of such peaks would blur the RSS invariant.
 BIG = ("huge", "truncated")
 BIG_GROUP = 4
-VANISH_BURSTS = 3
+VANISH_BURSTS = 4  # the first warms the allocator up: it is not counted (see vanish())
 VANISH_CLIENTS = 32  # clients per burst that leave a big partial frame and go
 VANISH_BYTES = 900_000  # of a MAX_FRAME frame, each
-VANISH_ALLOWANCE = 8 << 20  # RSS growth from after the first burst to after the last
+VANISH_ALLOWANCE = 8 << 20  # RSS growth from after the second burst to after the last
 UNREAD_CLIENTS = 1  # clients that ask for replies and read none
 UNREAD_REQUESTS = 60_000  # capture requests it sends (replies of 0.5-2 KiB: 30-120 MiB)
 UNREAD_ALLOWANCE = 12 << 20  # server RSS growth allowed meanwhile (for all of them)
@@ -1313,12 +1314,15 @@ class Fuzzer:
                     sock.close()
             wait_for(functools.partial(fds_at_most, pid, fds), SETTLE, 0.02)  # closes seen
             after.append(rss(pid))
-        if after[-1] - after[0] > VANISH_ALLOWANCE:
+        # After the first burst glibc raises its mmap threshold (a freed mmapped chunk sets
+        # it), so the second burst's buffers come from the heap, which keeps its pages:
+        # RSS may step up once. Buffers still held would make it climb at every burst.
+        if after[-1] - after[1] > VANISH_ALLOWANCE:
             self.fail(batch, "vanish", "vanish",
                       f"{VANISH_BURSTS} bursts of {VANISH_CLIENTS} clients that each left"
                       f" {VANISH_BYTES} bytes of a partial frame and vanished: the server's"
                       f" RSS after each burst was {', '.join(f'{a / 2**20:.1f}' for a in after)}"
-                      f" MiB (grew {(after[-1] - after[0]) / 2**20:.1f} MiB after the first,"
+                      f" MiB (grew {(after[-1] - after[1]) / 2**20:.1f} MiB after the second,"
                       f" allowed {VANISH_ALLOWANCE >> 20}): what they left is not freed")
 
     def unread(self, batch: str, stats: Stats) -> None:
