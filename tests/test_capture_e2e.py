@@ -68,9 +68,10 @@ def test_a_capture_of_100k_lines_is_streamed(mux: Mux) -> None:
     mux.run("new", "-d", "-s", "c", "--history", "110000", "--", "sh", "-c",
             "awk 'BEGIN { for (i = 0; i < 100000; i++) printf \"%070d\\n\", i }';"
             " echo DONE; sleep 60", check=True)
-    wait_until(lambda: "DONE" in mux.run("capture", "-t", "c").stdout, timeout=60,
-               what="the output")
-    big = mux.run("capture", "-t", "c", "-S", "-110000", timeout=60)
+    # (the first capture makes the model catch up with 7.5 MB: pyte's takes ~10 s alone)
+    wait_until(lambda: "DONE" in mux.run("capture", "-t", "c", timeout=90).stdout,
+               timeout=120, what="the output")
+    big = mux.run("capture", "-t", "c", "-S", "-110000", timeout=90)
     assert big.returncode == 0, big.stderr
     lines = big.stdout.split("\n")
     assert lines[:100000] == [f"{i:070d}" for i in range(100000)]
