@@ -22,8 +22,6 @@ from wcwidth import wcwidth
 from ptymux.term.model import ScreenModel
 from ptymux.term.pyte_screen import (
     FLAG_MODES,
-    MOUSE_ENCODINGS,
-    MOUSE_MODES,
     ModeScreen,
     ModeStream,
     Saved,
@@ -31,6 +29,7 @@ from ptymux.term.pyte_screen import (
 )
 from ptymux.term.scrollback import lines_to_bytes, new_lines
 from ptymux.term.skip import Columns, LineRule, segment_wraps
+from ptymux.term.vt import MOUSE_ENCODINGS, MOUSE_MODES
 
 _FG_CODES = {name: code for code, name in {**graphics.FG_ANSI, **graphics.FG_AIXTERM}.items()}
 _BG_CODES = {name: code for code, name in {**graphics.BG_ANSI, **graphics.BG_AIXTERM}.items()}

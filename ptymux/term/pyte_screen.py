@@ -23,10 +23,9 @@ import pyte
 from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
 
+from ptymux.term.vt import ALT_MODES, MOUSE_ENCODINGS, MOUSE_MODES, set_tracked_mode
+
 FLAG_MODES = (1, 12, 1004, 1007, 2004)  # DECCKM, blink, focus, alternate scroll, paste
-MOUSE_MODES = (9, 1000, 1001, 1002, 1003)
-MOUSE_ENCODINGS = (1005, 1006, 1015, 1016)
-ALT_MODES = (47, 1047, 1049)
 KEYPAD = 66  # DECNKM: the keypad mode as a DEC private mode (same as ESC = / ESC >)
 SAVE_CURSOR = 1048
 
@@ -113,21 +112,8 @@ class ModeScreen(pyte.Screen):
         for mode in modes:
             if not private:
                 rest.append(mode)
-            elif mode in FLAG_MODES:
-                if on:
-                    self.flags.add(mode)
-                else:
-                    self.flags.discard(mode)
-            elif mode in MOUSE_MODES:
-                if on:
-                    self.mouse = mode
-                elif self.mouse == mode:
-                    self.mouse = 0
-            elif mode in MOUSE_ENCODINGS:
-                if on:
-                    self.mouse_enc = mode
-                elif self.mouse_enc == mode:
-                    self.mouse_enc = 0
+            elif mode in FLAG_MODES or mode in MOUSE_MODES or mode in MOUSE_ENCODINGS:
+                set_tracked_mode(self, mode, on)
             elif mode == KEYPAD:
                 self.keypad = on
             elif mode in ALT_MODES:

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from wcwidth import wcwidth as _wcwidth
 
@@ -433,6 +433,27 @@ class SavedCursor(NamedTuple):
 FLAG_MODES = (1, 5, 12, 1004, 1007, 2004)
 MOUSE_MODES = (9, 1000, 1001, 1002, 1003)
 MOUSE_ENCODINGS = (1005, 1006, 1015, 1016)
+
+
+def set_tracked_mode(t: Any, mode: int, on: bool) -> None:
+    """A report or key mode kept only to be redrawn, as every model keeps it (``t`` has
+    ``flags``, ``mouse`` and ``mouse_enc``): a flag mode on or off; one mouse mode and one
+    mouse encoding at a time (as xterm: setting one replaces the other, resetting another
+    leaves it)."""
+    if mode in MOUSE_MODES:
+        if on:
+            t.mouse = mode
+        elif t.mouse == mode:
+            t.mouse = 0
+    elif mode in MOUSE_ENCODINGS:
+        if on:
+            t.mouse_enc = mode
+        elif t.mouse_enc == mode:
+            t.mouse_enc = 0
+    elif on:
+        t.flags.add(mode)
+    else:
+        t.flags.discard(mode)
 ALT_MODES = (47, 1047, 1049)
 DECCOLM = 3  # 80/132 columns: clears the screen, never resizes (see set_dec_modes)
 ALLOW_DECCOLM = 40
@@ -1626,21 +1647,8 @@ class Terminal:
                 self.keypad = on
             elif mode == 2026:
                 self.sync = on
-            elif mode in FLAG_MODES:
-                if on:
-                    self.flags.add(mode)
-                else:
-                    self.flags.discard(mode)
-            elif mode in MOUSE_MODES:
-                if on:
-                    self.mouse = mode
-                elif self.mouse == mode:
-                    self.mouse = 0
-            elif mode in MOUSE_ENCODINGS:
-                if on:
-                    self.mouse_enc = mode
-                elif self.mouse_enc == mode:
-                    self.mouse_enc = 0
+            elif mode in FLAG_MODES or mode in MOUSE_MODES or mode in MOUSE_ENCODINGS:
+                set_tracked_mode(self, mode, on)
             elif mode in ALT_MODES:
                 self._alt_screen(mode, on)
 
