@@ -382,6 +382,19 @@ class Raw(Mux):
         return ["sh", "-c", cmd]
 
 
+def private_ptymux_env(root: str) -> dict[str, str]:
+    """This process's environment for a ptymux world of its own under ``root``: its own
+    socket directory, state directory and (empty) config file, and no PTYMUX* or TMUX*
+    variable of the caller's (a PTYMUX_HOST would send it to another machine)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PTYMUX", "TMUX"))}
+    env.update(PTYMUX_SOCKET_DIR=os.path.join(root, "sock"),
+               XDG_STATE_HOME=os.path.join(root, "state"),
+               PTYMUX_CONFIG=os.path.join(root, "config.toml"))
+    with open(env["PTYMUX_CONFIG"], "w"):  # must exist: an empty one is the defaults
+        pass
+    return env
+
+
 def ptymux_binary() -> str | None:
     """The console script next to this interpreter (what `pip install` puts on PATH), else
     whatever `ptymux` PATH finds. A version manager's shim (pyenv) would add ~40 ms of bash

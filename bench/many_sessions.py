@@ -15,9 +15,10 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
+
+from drivers import private_ptymux_env, ptymux_binary
 
 REPEAT = 15
 
@@ -43,12 +44,8 @@ def _rss_mb(pid: int) -> float:
 def ptymux_figures(count: int) -> tuple[float, float, float]:
     """(ls ms with 1 session, ls ms with ``count``, server RSS MB with ``count``)."""
     root = tempfile.mkdtemp(prefix="ptm-bench-")
-    config = os.path.join(root, "config.toml")
-    open(config, "w").close()
-    env = {**os.environ, "PTYMUX_SOCKET_DIR": os.path.join(root, "s"),
-           "XDG_STATE_HOME": os.path.join(root, "state"), "PTYMUX_CONFIG": config}
-    env.pop("PTYMUX", None)
-    exe = shutil.which("ptymux", path=os.path.dirname(sys.executable)) or "ptymux"
+    env = private_ptymux_env(root)
+    exe = ptymux_binary() or "ptymux"
     old = {k: os.environ.get(k) for k in ("PTYMUX_SOCKET_DIR", "XDG_STATE_HOME",
                                           "PTYMUX_CONFIG")}
     os.environ.update({k: env[k] for k in old})

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from drivers import private_ptymux_env, ptymux_binary
+
 TICKER = ("import sys, time\n"
           "while True:\n"
           "    sys.stdout.write(f'T{time.time():.6f} ' + 'x' * 4000 + '\\n')\n"
@@ -45,12 +47,8 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=2000)
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="ptm-bench-")
-    config = os.path.join(root, "config.toml")
-    open(config, "w").close()
-    env = {**os.environ, "PTYMUX_SOCKET_DIR": os.path.join(root, "s"),
-           "XDG_STATE_HOME": os.path.join(root, "state"), "PTYMUX_CONFIG": config}
-    env.pop("PTYMUX", None)
-    exe = shutil.which("ptymux", path=os.path.dirname(sys.executable)) or "ptymux"
+    env = private_ptymux_env(root)
+    exe = ptymux_binary() or "ptymux"
 
     def ptymux(*argv: str) -> str:
         return subprocess.run([exe, *argv], env=env, capture_output=True, text=True,
