@@ -307,3 +307,18 @@ def test_show_config_and_bad_bindings(local: Mux) -> None:
         assert gone.returncode == 1
         assert gone.stderr.strip().endswith("none.toml: no such file (create it, or unset"
                                             " PTYMUX_CONFIG)")
+
+
+def test_a_move_and_enter_typed_together_switch(mux: Mux) -> None:
+    """Enter right behind a key that moves the highlight (a fast typist, a paste): the
+    preview's refresh was waking up as the switcher ended, and it hung (Python 3.11's
+    wait_for swallowed the cancellation)."""
+    _start(mux, "alpha", "ALPHA-SCREEN")
+    _start(mux, "beta", "BETA-SCREEN")
+    term = mux.tmux("attach", "-t", "alpha")
+    term.wait_for("ALPHA-SCREEN")
+    _open_switcher(term, "beta")
+    term.keys("Down", "Enter")
+    wait_until(lambda: _attached_to(mux, "beta"), what="beta attached")
+    term.wait_for("BETA-SCREEN")
+    term.detach()

@@ -327,13 +327,19 @@ class _Switcher:
         """Keep the list (every LIST_EVERY) and the preview (every PREVIEW_EVERY, and at
         once when the highlight moves) fresh for as long as the switcher is open."""
         assert self.wake is not None
-        while True:
+        # (It also ends by itself once the application is ending: Python 3.11's wait_for
+        # can swallow the cancellation that arrives as the wake-up does (a key that moves
+        # the highlight, then Enter at once), and prompt_toolkit waits for this task.)
+        while not self._ending():
             now = time.monotonic()
             wait = min(self.list_due, self.preview_due if self.show_preview else now + 60)
             if wait > now:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), wait - now)
+                    async with asyncio.timeout(wait - now):
+                        await self.wake.wait()
             self.wake.clear()
+            if self._ending():
+                return
             try:
                 if time.monotonic() >= self.list_due:
                     self.list_due = time.monotonic() + LIST_EVERY
