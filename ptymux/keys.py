@@ -60,6 +60,11 @@ class KeyMatcher:
                 self._held = b""
         return bytes(out), None, b""
 
+    @property
+    def held(self) -> bytes:
+        """The keys held as the start of a binding, left where they are."""
+        return self._held
+
     def take_held(self) -> bytes:
         """The keys held as the start of a binding (for the program, when reading stops)."""
         held, self._held = self._held, b""

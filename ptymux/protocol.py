@@ -886,6 +886,11 @@ def decode(payload: bytes) -> Message:
     return msg
 
 
+def frame(payload: bytes) -> bytes:
+    """A payload (as ``FrameDecoder.feed`` gave it) framed again."""
+    return _HEADER.pack(len(payload)) + payload
+
+
 class FrameDecoder:
     """Splits a byte stream into frame payloads, refusing oversized frames before buffering."""
 
@@ -914,6 +919,10 @@ class FrameDecoder:
     def buffered(self) -> int:
         """Bytes of an incomplete frame held for the next feed."""
         return len(self._buf)
+
+    def unparsed(self) -> bytes:
+        """The bytes of that incomplete frame (a hand-over feeds them to the new code)."""
+        return bytes(self._buf)
 
     def messages(self, data: bytes) -> list[Message]:
         return [decode(p) for p in self.feed(data)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import base64
 import contextlib
 import itertools
 import logging
@@ -19,7 +20,7 @@ import socket
 import struct
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ptymux import __version__
 from ptymux import protocol as p
@@ -168,6 +169,88 @@ class Connection:
                 conn._hello_timer.cancel()
                 conn._hello_timer = None
         return conn
+
+    def handover_state(self) -> dict[str, Any] | None:
+        """This connection as a hand-over record carries it (plain data; server/handover.py),
+        or None if it cannot be carried (closing, or holding a passed fd no request has
+        claimed yet: the exec closes it, and its client sees the server go).
+
+        Carried: the socket's fd, what was received and not yet handled (frames queued,
+        the start of one), what must still be sent (a begun frame's rest, replies; queued
+        live output is not: the attached client gets a full redraw instead), and for an
+        attached client its session, size, terminal (fd, bindings, a binding half typed)
+        and how much output it has yet to write. Nothing here is changed: if the exec
+        fails, the old server goes on as it was."""
+        if self.closed or self._closing or self._fds:
+            return None
+        outbound, dropped = self._out.snapshot()
+        inbound = b"".join(p.frame(f) for f in self._frames) + self.decoder.unparsed()
+        attached = None
+        session = self.session
+        if session is not None:
+            terminal = None
+            if self.terminal is not None:
+                terminal = {
+                    "fd": self.terminal.fd,
+                    "bindings": [[base64.b64encode(seq).decode(), action]
+                                 for seq, action in self.terminal.bindings.items()],
+                    "held": base64.b64encode(self.terminal.held).decode(),
+                }
+            attached = {
+                "session": session.id, "tty": self.tty, "cols": self.cols, "rows": self.rows,
+                "read_only": self.read_only, "since": self.attached_at,
+                "order": session.size_order(self),
+                "unwritten": max(0, self._unwritten - dropped), "terminal": terminal,
+            }
+        return {
+            "fd": self.sock.fileno(), "greeted": self.greeted, "client": self.client_id,
+            "inbound": base64.b64encode(inbound).decode(),
+            "outbound": base64.b64encode(outbound).decode(), "attached": attached,
+        }
+
+    def handover_fds(self) -> list[int]:
+        """The fds a hand-over must keep open for this connection."""
+        fds = [self.sock.fileno()]
+        if self.terminal is not None:
+            fds.append(self.terminal.fd)
+        return fds
+
+    def resume(self, state: dict[str, Any], session: Session | None) -> None:
+        """Carry on where the old code left this connection (``handover_state``): what it
+        had still to send goes first, then, for an attached client, a redraw of its
+        session; what it had received is handled once the server runs."""
+        self.client_id = state["client"]
+        outbound = base64.b64decode(state["outbound"])
+        if outbound:
+            self._out.write(outbound)
+        attached = state["attached"]
+        if attached is not None:
+            terminal = attached["terminal"]
+            if session is None or self.closed:
+                if terminal is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(terminal["fd"])
+                if not self.closed:  # (gone meanwhile: the client hears it is detached)
+                    self.send(p.Detached(id=attached["session"], name=""))
+            else:
+                self.tty = attached["tty"]
+                self.cols, self.rows = attached["cols"], attached["rows"]
+                self.read_only = attached["read_only"]
+                self.attached_at = attached["since"]
+                self._unwritten = attached["unwritten"]
+                if terminal is not None:
+                    os.set_inheritable(terminal["fd"], False)
+                    bindings = {base64.b64decode(seq): action
+                                for seq, action in terminal["bindings"]}
+                    self.terminal = PassedTerminal(
+                        self._loop, terminal["fd"], bindings,
+                        on_keys=self._terminal_keys, on_action=self._key_action,
+                    )
+                    self.terminal.hold(base64.b64decode(terminal["held"]))
+                self.session = session
+        inbound = base64.b64decode(state["inbound"])
+        if inbound:
+            self._loop.call_soon(self.data_received, inbound)
 
     def can_hand_over(self) -> bool:
         """Whether all of this connection is in its socket (nothing half-read, queued,

@@ -193,7 +193,14 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
         log.info("upgrade: took over %d sessions from %s", len(server.registry),
                  handover["software"])
         ho.answer(server, handover)
-    await server.run()
+    try:
+        await server.run()
+    except Exception as e:  # a bug of ours, out of the main task: hand over, don't exit
+        log.exception("the server's main task failed")
+        from ptymux.server import handover as guard
+
+        guard.recover(server, f"{type(e).__name__}: {e}")
+        raise  # (recover returns only if it could not re-execute)
 
 
 def _import_asyncio() -> ModuleType:

@@ -3,11 +3,12 @@
 Why in place (``os.execv``, the same pid): every session's program is the server's child
 and has its pty master in the server; a new process could take neither. After ``execv`` the
 pid, the children and every fd not marked close-on-exec are still ours. So the listening
-socket, each pty master, each session's ``--log`` file and each idle client connection are
-made inheritable, and everything else goes into the **hand-over record**: a versioned JSON
-file in the state directory (0600), plain data only (never pickled objects of the old code:
-the new code may have other classes). A screen travels as bytes that rebuild it in a fresh
-model (``Session.export_state``: every history line, then ``redraw()``).
+socket, each pty master, each session's ``--log`` file, each client connection and each
+terminal a client passed are made inheritable, and everything else goes into the
+**hand-over record**: a versioned JSON file in the state directory (0600), plain data
+only (never pickled objects of the old code: the new code may have other classes). A
+screen travels as bytes that rebuild it in a fresh model (``Session.export_state``: every
+history line, then ``redraw()``).
 
 The order that keeps an upgrade from losing a session (docs/upgrade.md):
 
@@ -23,13 +24,18 @@ The order that keeps an upgrade from losing a session (docs/upgrade.md):
    children that ended meanwhile, and only then answers the ``upgrade-server`` request, on
    the requester's connection, which it inherited too.
 
-Attached clients are not carried yet: ``upgrade-server`` refuses while any is attached.
+Attached clients are carried too (``Connection.handover_state``/``resume``): their socket
+and passed terminal as fds, their state in the record, then a redraw from the new code.
+
+The crash guard (``recover``) is the same hand-over, started by an exception that escaped
+the server's loop instead of by a request.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -48,9 +54,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "ptymux-handover"
-VERSION = 1  # a record of another version is refused, never guessed at
+VERSION = 2  # what this code writes: 2 carries attached clients and the crash count
+READS = (1, 2)  # what it reads; a record of another version is refused, never guessed at
 CHECK_TIMEOUT = 30.0  # seconds the new code may take to read the record
 REFUSE_ENV = "PTYMUX_TEST_REFUSE_HANDOVER"  # test hook: the new code refuses every record
+CRASH_LIMIT = 3  # crash-guard re-executions ...
+CRASH_WINDOW = 600.0  # ... within this many seconds; one more is a crash loop
 
 
 class HandoverError(Exception):
@@ -102,9 +111,10 @@ def parse(text: str) -> dict[str, Any]:
         raise HandoverError(f"hand-over record is corrupt: {e}") from None
     if type(record) is not dict or record.get("format") != FORMAT:
         raise HandoverError("not a ptymux hand-over record")
-    if record.get("version") != VERSION:
+    if record.get("version") not in READS:
         raise HandoverError(f"hand-over record version {record.get('version')!r}: ptymux"
-                            f" {__version__} reads version {VERSION} only")
+                            f" {__version__} reads versions"
+                            f" {', '.join(map(str, READS))} only")
     _check_fields("the record", record, _TOP_FIELDS)
     _check_fields("the socket", record["socket"], {"fd": (int,), "inode": (int,)})
     for index, session in enumerate(record["sessions"]):
@@ -115,12 +125,57 @@ def parse(text: str) -> dict[str, Any]:
         except ValueError:
             raise HandoverError(f"hand-over record: session #{index}'s screen is corrupt"
                                 ) from None
+    record.setdefault("crashes", [])  # (version 1 has none of the version 2 fields)
+    record.setdefault("next_client", 1)
+    _check_fields("the record", record, {"crashes": (list,), "next_client": (int,)})
+    if not all(isinstance(t, float | int) for t in record["crashes"]):
+        raise HandoverError("hand-over record: 'crashes' holds something not a time")
     for conn in record["connections"]:
-        _check_fields("a connection", conn, {"fd": (int,), "greeted": (bool,),
-                                             "waits": (list,)})
+        _check_connection(conn)
     if record["reply"] is not None:
         _check_fields("the reply", record["reply"], {"fd": (int,), "id": (int,)})
     return record
+
+
+_CONNECTION_FIELDS: dict[str, tuple[type, ...]] = {
+    "fd": (int,), "greeted": (bool,), "waits": (list,), "client": (int,), "inbound": (str,),
+    "outbound": (str,), "attached": (dict, type(None)),
+}
+_ATTACHED_FIELDS: dict[str, tuple[type, ...]] = {
+    "session": (int,), "tty": (str,), "cols": (int,), "rows": (int,), "read_only": (bool,),
+    "since": (float, int), "order": (int,), "unwritten": (int,), "terminal": (dict, type(None)),
+}
+
+
+def _b64(where: str, text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise HandoverError(f"hand-over record: {where} is corrupt") from None
+
+
+def _check_connection(conn: Any) -> None:
+    if type(conn) is dict:  # (a version 1 connection: idle, nothing carried but its fd)
+        for name, default in (("client", 0), ("inbound", ""), ("outbound", ""),
+                              ("attached", None)):
+            conn.setdefault(name, default)
+    _check_fields("a connection", conn, _CONNECTION_FIELDS)
+    _b64("a connection's input", conn["inbound"])
+    _b64("a connection's output", conn["outbound"])
+    attached = conn["attached"]
+    if attached is None:
+        return
+    _check_fields("an attached client", attached, _ATTACHED_FIELDS)
+    terminal = attached["terminal"]
+    if terminal is None:
+        return
+    _check_fields("a client's terminal", terminal,
+                  {"fd": (int,), "bindings": (list,), "held": (str,)})
+    _b64("a terminal's held keys", terminal["held"])
+    for binding in terminal["bindings"]:
+        if (type(binding) is not list or len(binding) != 2 or type(binding[0]) is not str
+                or type(binding[1]) is not str or not _b64("a key binding", binding[0])):
+            raise HandoverError("hand-over record: a key binding is corrupt")
 
 
 def read(path: str) -> dict[str, Any]:
@@ -147,8 +202,16 @@ def check_main(path: str) -> int:
 # --- the old side --------------------------------------------------------------------------
 
 
-def _session_record(session: Any) -> dict[str, Any]:
-    screen, unseen, pending = session.export_state()
+def _session_record(session: Any, tolerant: bool) -> dict[str, Any]:
+    try:
+        screen, unseen, pending = session.export_state()
+    except Exception:
+        if not tolerant:
+            raise
+        # The crash guard: a session whose model cannot be written keeps its program, with
+        # a blank screen, rather than stopping the whole recovery.
+        log.exception("hand-over: session %s's screen could not be written", session.id)
+        screen, unseen, pending = b"", {}, b""
     return {
         "id": session.id, "name": session.name, "created": session.created,
         "activity": session.activity, "argv": list(session.argv), "pid": session.process.pid,
@@ -165,40 +228,74 @@ def upgrade(server: Server, requester: Connection, rid: int) -> str:
     """Hand the server over to the installed code; returns only if it did not (the reason,
     one line), the old server then running on as before. On success this process is the
     new code, which answers ``rid`` on ``requester``'s inherited socket."""
-    attached = [c for c in server.connections if c.session is not None and not c.closed]
-    if attached:
-        n = len(attached)
-        return (f"{n} client{'s' if n != 1 else ''} attached: detach"
-                f" {'them' if n != 1 else 'it'} first (ptymux detach-client -t SESSION)")
+    if not requester.can_hand_over():
+        return "this connection has unsent data: try again"
+    return hand_over(server, requester, rid)
+
+
+def recover(server: Server, reason: str) -> None:
+    """The crash guard: an unexpected exception in the server's loop (a bug of ours) hands
+    the server over to a fresh start of the installed code, from the state as it is, rather
+    than let it go on in a state nobody planned for, or exit with every session. At most
+    CRASH_LIMIT times in CRASH_WINDOW seconds: a bug that comes back at once is a crash
+    loop, and then the server logs it and runs on as it is."""
+    now = time.time()
+    recent = [t for t in server.crashes if now - t < CRASH_WINDOW]
+    if len(recent) >= CRASH_LIMIT:
+        if not server.crash_loop_logged:
+            server.crash_loop_logged = True
+            log.error("crash guard: a crash loop (%d recoveries in the last %g s): not"
+                      " re-executing again, the server runs on as it is: %s", len(recent),
+                      CRASH_WINDOW, reason)
+        return
+    log.error("crash guard: %s; re-executing the server from its state", reason)
+    server.crashes = [*recent, now]
+    failed = hand_over(server, None, 0, tolerant=True)
+    log.error("crash guard: could not re-execute (the server runs on as it is): %s", failed)
+
+
+def hand_over(server: Server, requester: Connection | None, rid: int,
+              tolerant: bool = False) -> str:
+    """Write the record, have the installed code check it, exec it; returns only if it did
+    not (the reason, one line), the server then running on as before. ``requester`` (an
+    upgrade-server request) hears the answer from the new code; ``tolerant`` (the crash
+    guard) carries a session whose screen cannot be written with a blank one."""
+    from ptymux.server import connection as connection_module
+
     if server.shutting_down:
         return "the server is shutting down"
     listener = server.listener
     if listener is None:
         return "the server is not listening"
-    if not requester.can_hand_over():
-        return "this connection has unsent data: try again"
     requested = time.time()
     sessions = [*server.registry, *server.dying]
     try:
-        session_records = [_session_record(s) for s in sessions]
+        session_records = [_session_record(s, tolerant) for s in sessions]
     except Exception as e:  # (a model that cannot redraw: nothing has changed yet)
         log.exception("hand-over: a session could not be written")
         return f"can't write the hand-over record: {type(e).__name__}: {e}"
-    carried = [c for c in server.connections if c is not requester and c.can_hand_over()]
+    carried: list[tuple[Connection, dict[str, Any]]] = []
+    for conn in server.connections:
+        state = conn.handover_state() if conn is not requester else None
+        if state is not None:
+            carried.append((conn, state))
     waits: dict[int, list[list[int]]] = {}
     for session in sessions:
         for conn, wait_id in session.waiters:
             waits.setdefault(id(conn), []).append([session.id, wait_id])
+    for conn, state in carried:
+        state["waits"] = waits.get(id(conn), [])
     record = {
         "format": FORMAT, "version": VERSION, "software": f"ptymux {__version__}",
         "requested": requested,
         "socket": {"fd": listener.fileno(), "inode": server.socket_inode},
         "next_id": server.registry.next_id, "stay": server.stay, "started": server.started,
         "handovers": server.handovers + 1,
-        "reply": {"fd": requester.sock.fileno(), "id": rid},
-        "connections": [{"fd": c.sock.fileno(), "greeted": c.greeted,
-                         "waits": waits.get(id(c), [])} for c in carried],
+        "reply": None if requester is None else {"fd": requester.sock.fileno(), "id": rid},
+        "connections": [state for _conn, state in carried],
         "sessions": session_records,
+        "crashes": server.crashes,
+        "next_client": next(connection_module._CLIENT_IDS),
     }
     path = record_path(server)
     try:
@@ -208,14 +305,19 @@ def upgrade(server: Server, requester: Connection, rid: int) -> str:
     refusal = _check(path)
     if refusal:
         _remove(path)
-        log.warning("upgrade refused by the installed code: %s", refusal)
+        log.warning("hand-over refused by the installed code: %s", refusal)
         return refusal
-    fds = [listener.fileno(), requester.sock.fileno(), *(c.sock.fileno() for c in carried)]
+    fds = [listener.fileno()]
+    if requester is not None:
+        fds.append(requester.sock.fileno())
+    for conn, _state in carried:
+        fds += conn.handover_fds()
     for s in sessions:
         fds += [fd for fd in (s.process.master, s.log_fd) if fd is not None and fd >= 0]
     argv = [sys.executable, "-P", "-m", "ptymux.server", "--handover", path,
             *server.exec_args()]
-    log.info("upgrade: handing %d sessions over to %s", len(sessions), " ".join(argv))
+    log.info("hand-over: %d sessions and %d clients to %s", len(sessions), len(carried),
+             " ".join(argv))
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):
             handler.flush()
@@ -228,7 +330,7 @@ def upgrade(server: Server, requester: Connection, rid: int) -> str:
             with contextlib.suppress(OSError):
                 os.set_inheritable(fd, False)
         _remove(path)
-        log.error("upgrade: exec failed: %s", e)
+        log.error("hand-over: exec failed: %s", e)
         return f"can't run the new server ({sys.executable}): {e.strerror or e}"
     raise AssertionError("unreachable")  # pragma: no cover (execv does not return)
 
@@ -291,7 +393,7 @@ def listener_of(record: dict[str, Any]) -> socket.socket:
 
 def restore(server: Server, record: dict[str, Any]) -> None:
     """Adopt the record's sessions and idle connections (on the running loop)."""
-    from ptymux.server.connection import Connection
+    from ptymux.server.connection import CANCEL, Connection
     from ptymux.server.ptyproc import PtyProcess
     from ptymux.server.session import Session
 
@@ -328,12 +430,28 @@ def restore(server: Server, record: dict[str, Any]) -> None:
         else:
             server.registry.add(session)
     server.registry.reserve(record["next_id"])
+    server.crashes = [float(t) for t in record["crashes"]]
+    from ptymux.server import connection as connection_module
+
+    taken = [rec["client"] for rec in record["connections"]]
+    connection_module._CLIENT_IDS = itertools.count(max([record["next_client"], *taken]) + 1)
+    attached: list[tuple[int, Connection, Session, dict[str, Any]]] = []
     for rec in record["connections"]:
         conn = Connection.adopt(server, rec["fd"], rec["greeted"])
+        if not rec["client"]:  # (a version 1 record)
+            rec["client"] = conn.client_id
+        client = rec["attached"]
+        home = by_id.get(client["session"]) if client is not None else None
+        conn.resume(rec, home)
+        if client is not None and conn.session is not None and home is not None:
+            attached.append((client["order"], conn, home, client))
         for session_id, wait_id in rec["waits"]:
             waited = by_id.get(session_id)
             if waited is not None and not conn.closed:
                 waited.waiters.append((conn, wait_id))
+    # In the order their sizes were last set, so that 'latest' picks the same client.
+    for order, conn, session, client in sorted(attached, key=lambda a: a[0]):
+        session.adopt_client(conn, client["cols"], client["rows"], order >= 0, CANCEL)
 
 
 def answer(server: Server, record: dict[str, Any]) -> None:

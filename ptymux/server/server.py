@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import time
+from typing import Any
 
 from ptymux import protocol as p
 from ptymux.printable import printable
@@ -25,6 +26,7 @@ SHUTDOWN_GRACE = 4.0  # seconds kill-server waits for sessions to end before exi
 RECREATE_DELAY = 0.2  # seconds between noticing the socket is gone and re-creating it
 ACCEPT_RETRY = 1.0  # seconds without accepting after running out of file descriptors
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+CRASH_TEST_ENV = "PTYMUX_TEST_CRASH"  # test hook: SIGUSR2 raises in the loop (the crash guard)
 
 
 class Server:
@@ -49,7 +51,10 @@ class Server:
         self.log_path: str | None = None  # set by the daemon (the hand-over's exec needs it)
         self.started = time.time()  # the first start, kept across hand-overs (server-info)
         self.handed_over = self.started  # when this code took over (the last upgrade)
-        self.handovers = 0  # upgrades since the first start
+        self.handovers = 0  # hand-overs since the first start (upgrades, crash recoveries)
+        self.crashes: list[float] = []  # when the crash guard re-executed us (handover.recover)
+        self.crash_loop_logged = False
+        self._recovering: asyncio.Handle | None = None
         self._shutting_down = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -92,7 +97,38 @@ class Server:
         self._watch = SocketWatch(loop, self.socket_path, self._socket_gone)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, self.shutdown)
+        loop.set_exception_handler(self._loop_exception)
+        if os.environ.get(CRASH_TEST_ENV):
+            loop.add_signal_handler(signal.SIGUSR2, self._injected_crash)
         loop.call_later(STARTUP_GRACE, self._exit_if_empty)
+
+    # --- the crash guard (server/handover.py, recover) ---------------------------------
+
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+                        ) -> None:
+        """An exception escaped one of our callbacks: a bug. Log it as asyncio would, then
+        hand the server over to a fresh start from its state (soon, once this callback is
+        over), so the bug does not leave the server in a state nobody planned for."""
+        loop.default_exception_handler(context)
+        error = context.get("exception")
+        if isinstance(error, Exception):
+            self.crashed(f"{type(error).__name__}: {error}")
+
+    def crashed(self, reason: str) -> None:
+        if self._shutting_down or self._recovering is not None:
+            return
+        self._recovering = asyncio.get_running_loop().call_soon(self._recover, reason)
+
+    def _recover(self, reason: str) -> None:
+        self._recovering = None
+        from ptymux.server import handover
+
+        handover.recover(self, reason)
+
+    def _injected_crash(self) -> None:
+        """The test hook (PTYMUX_TEST_CRASH in the server's environment): SIGUSR2 raises
+        in a loop callback, as a bug of ours would."""
+        raise RuntimeError(f"injected by {CRASH_TEST_ENV} (SIGUSR2)")
 
     def _accept(self) -> None:
         if self._listener is None:

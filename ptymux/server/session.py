@@ -393,6 +393,23 @@ class Session:
         for start in range(0, len(out), MAX_DATA):
             client.output(out[start : start + MAX_DATA])
 
+    def size_order(self, client: Attachment) -> int:
+        """Where ``client``'s size stands in the order 'latest' goes by (-1: it does not
+        count); a hand-over re-adds the clients in this order."""
+        entry = self._sizes.get(id(client))
+        return entry[0] if entry is not None else -1
+
+    def adopt_client(self, client: Attachment, cols: int, rows: int, counts: bool,
+                     before: bytes) -> None:
+        """A client carried across a hand-over: attached again as it was (no title, no
+        scrollback: its terminal has them), then redrawn after ``before``. Its terminal
+        shows what the old code sent it, perhaps cut short: the redraw sets it right."""
+        self.clients.append(client)
+        if counts:
+            self._sizes[id(client)] = (next(_SIZE_ORDER), cols, rows)
+        self._apply_size_policy(redraw_others=client)
+        self.redraw_client(client, before)
+
     def detach(self, client: Attachment, tty: str = "") -> None:
         """Remove a client; remember how much of the history its terminal ``tty`` has
         seen, so that attaching there again writes only the newer lines."""
@@ -437,10 +454,10 @@ class Session:
             if other is not redraw_others:
                 self.redraw_client(other)
 
-    def redraw_client(self, client: Attachment) -> None:
-        """A full redraw for one attached client."""
+    def redraw_client(self, client: Attachment, before: bytes = b"") -> None:
+        """A full redraw for one attached client (after ``before``)."""
         try:
-            out = self.screen().redraw()
+            out = before + self.screen().redraw()
         except Exception:
             log.exception("session %s: redraw failed", self.id)
             return

@@ -53,6 +53,19 @@ class PassedTerminal:
             self._loop.remove_reader(self.fd)
         self._reading = on
 
+    @property
+    def bindings(self) -> dict[bytes, str]:
+        return self._matcher.bindings
+
+    @property
+    def held(self) -> bytes:
+        """The start of a binding typed so far (a hand-over carries it)."""
+        return self._matcher.held
+
+    def hold(self, keys: bytes) -> None:
+        """Carry on from a binding begun under the old code (a hand-over)."""
+        _keys, _action, _rest = self._matcher.feed(keys)
+
     def write_now(self, data: bytes) -> int:
         """Write what the terminal takes without waiting; how many bytes that was."""
         if self._released:

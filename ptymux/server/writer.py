@@ -181,6 +181,22 @@ class FdWriter:
             self._on_pressure(False)
         return dropped
 
+    def snapshot(self) -> tuple[bytes, int]:
+        """What ``drop`` would leave, without dropping it: (the bytes that must still go:
+        a begun frame's rest, replies; the payload size of the output frames it would
+        drop). A hand-over carries the first and redraws instead of the rest; until the
+        exec succeeds nothing here has changed."""
+        kept = bytearray()
+        dropped = 0
+        pos = 0
+        for i, (size, payload) in enumerate(self._parts):
+            if payload >= 0 and not (i == 0 and self._begun):
+                dropped += payload
+            else:
+                kept += self._buf[pos : pos + size]
+            pos += size
+        return bytes(kept), dropped
+
     def when_writable(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once: when everything buffered has been written and, if the
         buffer is empty now, the fd takes more (for a socket: the peer has read)."""
