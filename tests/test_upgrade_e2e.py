@@ -28,7 +28,9 @@ def sessions(mux: Mux) -> dict[str, dict[str, object]]:
 
 
 def capture_all(mux: Mux, target: str) -> str:
-    return mux.run("capture", "-t", target, "-e", "-S", "-1000000", check=True).stdout
+    """Screen and history with their colours, and joined where lines soft-wrap."""
+    return "".join(mux.run("capture", "-t", target, *opts, "-S", "-1000000", check=True).stdout
+                   for opts in (["-e"], ["-J"]))
 
 
 def server_info(mux: Mux) -> dict[str, object]:
@@ -54,7 +56,8 @@ def test_upgrade_keeps_sessions_programs_and_screens(mux: Mux) -> None:
     mux.run("new", "-d", "-s", "shell", check=True)
     mux.run("send-keys", "-t", "shell",
             "for i in $(seq 1 300); do printf '\\033[3%dmhist %d\\033[0m\\n' $((i % 8)) $i;"
-            " done; sleep 60", "Enter", check=True)
+            " done; for i in 1 2 3; do printf 'long %0150d end\\n' $i; done; sleep 60",
+            "Enter", check=True)
     mux.run("new", "-d", "-s", "flood", "--", "sh", "-c",
             "i=0; while :; do i=$((i+1)); echo flood $i; done", check=True)
     mux.run("new", "-d", "-s", "kept", "--remain-on-exit", "--", "sh", "-c",
@@ -72,6 +75,7 @@ def test_upgrade_keeps_sessions_programs_and_screens(mux: Mux) -> None:
     stable = ["shell", "kept", *(["vim"] if vim else [])]
     before_screens = {name: settled(mux, name) for name in stable}
     assert "hist 300" in before_screens["shell"] and "hist 1\x1b" in before_screens["shell"]
+    assert f"\nlong {2:0150d} end\n" in before_screens["shell"]  # (-J: one line)
     before = sessions(mux)
     info = server_info(mux)
     flood_before = mux.run("capture", "-t", "flood", check=True).stdout
