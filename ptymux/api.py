@@ -21,10 +21,8 @@ the client is a plain blocking socket, so an asyncio program is best served by
 
 from __future__ import annotations
 
-import os
-
 from ptymux import protocol as p
-from ptymux.client.connection import ClientError, Connection, NoServer, connect
+from ptymux.client.connection import ClientError, Connection, NoServer, connect, starting_point
 from ptymux.paths import PathError, ServerPaths, resolve
 
 
@@ -157,10 +155,10 @@ class Server:
         environment a login there gets, and ``cwd`` is then from the home there (by
         default the home), as ``ptymux -H HOST new`` does."""
         remote = bool(self.paths.host)
-        base = {} if remote else os.environ
+        base, here = starting_point(remote)
         environment = {**base, **(env or {}), "TERM": term}
         result = self._request(p.NewSession(
-            argv=list(command or []), cwd=cwd or ("" if remote else os.getcwd()),
+            argv=list(command or []), cwd=cwd or here,
             env=environment, cols=cols, rows=rows, name=name, history=history,
             detached=True, log=log, remote=remote,
         ), start=True)
@@ -229,7 +227,13 @@ class Server:
                 raise PtymuxError(f"can't find session: {target}") from None
             return statuses.exit_code(ended.status, ended.signal)
         except ClientError as e:
-            raise PtymuxError(str(e), e.code) from None
+            # (a server on its way out may close the connection before its hello: what it
+            # kept answers, as below)
+            ended = None if e.code == 2 or self.paths.host else statuses.take(
+                self.paths.status, target)
+            if ended is None:
+                raise PtymuxError(str(e), e.code) from None
+            return statuses.exit_code(ended.status, ended.signal)
         try:
             result = conn.request(p.Wait(target=target), timeout=None)
         except ClientError as e:

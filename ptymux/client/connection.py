@@ -253,6 +253,16 @@ def greeted(conn: Connection, reply: p.Message) -> None:
     conn.server_commands = frozenset(reply.commands or ())
 
 
+def starting_point(remote: bool) -> tuple[dict[str, str], str]:
+    """The environment and working directory a new session starts from: this process's
+    (a copy), or, for a session on another host (``-H``), none of ours: ``ptymux proxy``
+    there puts the far side's own first (its login environment, its home). The one rule
+    for ``new``, the switcher's new session and the Python API's ``Server.new``."""
+    if remote:
+        return {}, ""
+    return dict(os.environ), os.getcwd()
+
+
 def connect(paths: ServerPaths, start: bool = False, stay: bool = False) -> Connection:
     """Connect to the server at ``paths``; with ``start``, start one if none is running.
     A server on another host (``-H``) is reached over SSH (ptymux.client.remote)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ptymux import protocol as p
-from ptymux.client.connection import ClientError
+from ptymux.client.connection import ClientError, starting_point
 from ptymux.config import Config, bindings, emulator, load
 
 TYPE_CHECKING = False  # see ptymux/records.py
@@ -48,10 +48,10 @@ def attach_settings(args: argparse.Namespace, cfg: Config, host: str = "") -> At
     def new_session() -> p.NewSession:
         from ptymux.client.attach import terminal_size
 
-        env = {} if host else dict(os.environ)
+        env, cwd = starting_point(bool(host))
         env["TERM"] = cfg.term
         cols, rows = terminal_size(0)
-        return p.NewSession(argv=[], cwd="" if host else os.getcwd(), env=env, cols=cols,
+        return p.NewSession(argv=[], cwd=cwd, env=env, cols=cols,
                             rows=rows, history=cfg.history, detached=True, emulator=model,
                             remote=bool(host))
 

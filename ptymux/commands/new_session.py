@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ptymux import protocol as p
-from ptymux.client.connection import ClientError, connect
+from ptymux.client.connection import ClientError, connect, starting_point
 from ptymux.commands import common
 from ptymux.commands.entry import Arg, Command
 from ptymux.config import emulator
@@ -43,10 +43,11 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     if args.attach_existing and args.name is None:
         raise common.UsageError("-A needs -s NAME: the session to attach to if it exists")
     extra_env = _assignments(args.setenv or [])
+    env, cwd = starting_point(remote)
     if remote:  # as given: ptymux proxy makes them the remote home, or relative to it
-        cwd, log_file = args.directory or "", args.log or None
+        cwd, log_file = args.directory or cwd, args.log or None
     else:
-        cwd = os.path.abspath(args.directory) if args.directory else os.getcwd()
+        cwd = os.path.abspath(args.directory) if args.directory else cwd
         if args.directory and not os.path.isdir(cwd):
             raise ClientError(f"-c {args.directory}: no such directory")
         log_file = os.path.abspath(args.log) if args.log else None
@@ -61,7 +62,6 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     else:
         common.check_nesting(paths)
         cols, rows = common.need_terminal()
-    env = {} if remote else dict(os.environ)  # (remote: ptymux proxy puts its own first)
     env.update(extra_env)
     env["TERM"] = args.term or cfg.term
     argv = list(args.command)
