@@ -312,6 +312,49 @@ def test_upgrade_runs_the_installed_version_and_ls_notes_the_difference(mux: Mux
     assert info["software"] == "ptymux 0.0.2" and info["handovers"] == 1
     assert sessions(mux)["a"]["pid"] == pid
     assert capture_all(mux, "a") == screen
+    # The old code's copy has served; the new server keeps its own.
+    copies = os.path.join(mux.root, "state", "ptymux", "code-*")
+    wait_until(lambda: [os.path.basename(p) for p in glob.glob(copies)]
+               == [f"code-{info['pid']}-1"], what="the new server's copy of its code")
+
+
+def test_new_code_failing_half_way_leaves_the_old_version_running(mux: Mux) -> None:
+    """The installed code reads the record (the check passes) but fails while taking over
+    (the test hook, after adopting the sessions): the old version, from the copy of its
+    code the server kept aside, takes the same record and runs on with every session."""
+    installed = _package_copy(mux.root, "0.0.1")
+    old_env = {**mux.env, "PYTHONPATH": installed, "PTYMUX_TEST_FAIL_TAKEOVER": "0.0.2"}
+    mux.run("new", "-d", "-s", "a", env=old_env, check=True)
+    mux.run("send-keys", "-t", "a", "printf '\\033[1;35mkept\\033[0m\\n'", "Enter",
+            check=True)
+    wait_until(lambda: "kept\n" in mux.run("capture", "-t", "a").stdout, what="kept")
+    client = _attach(mux, "a", 80, 24)
+    state = os.path.join(mux.root, "state", "ptymux")
+    wait_until(lambda: glob.glob(os.path.join(state, "code-*")), what="the code kept aside")
+    screen = settled(mux, "a")
+    pid = sessions(mux)["a"]["pid"]
+    info = server_info(mux)
+
+    _set_version(installed, "0.0.2")  # 'pip install -U': the new code is the one that fails
+    failed = mux.run("upgrade-server", timeout=60)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("ptymux: the installed ptymux failed half way through"
+                                    " taking over (RuntimeError: injected by")
+    assert "ptymux 0.0.1 runs on" in failed.stderr and len(failed.stderr.splitlines()) == 1
+
+    again = server_info(mux)
+    assert again["software"] == "ptymux 0.0.1" and again["pid"] == info["pid"]
+    assert sessions(mux)["a"]["pid"] == pid
+    assert capture_all(mux, "a") == screen
+    client.send("echo still-$((3*3))\r")
+    client.wait_for("still-9\n")
+    assert "running ptymux 0.0.1 again from the same record" in mux.log()
+    assert not glob.glob(os.path.join(state, "handover-*"))
+    # The copy of the code is the server's own: gone with it.
+    mux.run("kill-server", check=True)
+    client.wait_exit()  # (with the shell's status: it was hung up)
+    wait_until(lambda: not glob.glob(os.path.join(state, "code-*")),
+               what=f"the copy removed: {os.listdir(state)} {mux.log()[-1500:]}")
 
 
 def test_check_handover_refuses_bad_records_in_one_line(mux: Mux) -> None:

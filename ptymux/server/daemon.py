@@ -37,10 +37,13 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
+    from ptymux.server.server import Server
+
 log = logging.getLogger(__name__)
 
 # What ps -e, top and pgrep show for the daemon (tmux's "tmux: server"); at most 15 bytes.
 PROCESS_NAME = b"ptymux: server"
+KEEP_CODE_DELAY = 1.0  # seconds after start before the server copies its code aside
 
 _pid_file_fd = -1  # the pid file, kept open while the server lives (serves_pid_file)
 
@@ -163,7 +166,8 @@ def _name_process() -> None:
 
 async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | None,
                  status_file: str | None = None, stay: bool = False,
-                 log_path: str | None = None, handover: dict[str, Any] | None = None) -> None:
+                 log_path: str | None = None, handover: dict[str, Any] | None = None,
+                 handover_path: str = "") -> None:
     from ptymux.server.server import Server
 
     inode = handover["socket"]["inode"] if handover is not None else os.stat(path).st_ino
@@ -174,10 +178,23 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
     if handover is not None:
         from ptymux.server import handover as ho
 
-        ho.restore(server, handover)
-    await server.start(sock)
-    if handover is not None:
+        try:
+            ho.restore(server, handover)
+            ho.injected_failure()
+            await server.start(sock)
+        except Exception as e:  # half way: the old code takes the same record again
+            log.exception("upgrade: taking over failed")
+            ho.fall_back(server, handover_path, handover, f"{type(e).__name__}: {e}")
+            raise
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(handover_path)  # (a fallback has exec'd with it by now)
         server.reap()  # programs that ended during the exec: their SIGCHLD was the old code's
+        if handover["fallback"] is not None:  # taken over: the old code's copy has served
+            ho.drop_code(handover["fallback"]["path"])
+    else:
+        await server.start(sock)
+    server.call_later(KEEP_CODE_DELAY, _keep_code, server)
     if pid_file:
         try:
             write_pid_file(pid_file)
@@ -201,6 +218,17 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
 
         guard.recover(server, f"{type(e).__name__}: {e}")
         raise  # (recover returns only if it could not re-execute)
+    if server.code_copy is not None or server.handovers:
+        from ptymux.server import handover as done
+
+        done.drop_code(server.code_copy or done.running_copy(server))
+
+
+def _keep_code(server: Server) -> None:
+    """(not at start: the hand-over's module and its imports are not a cold start's)"""
+    from ptymux.server import handover
+
+    handover.keep_code(server)
 
 
 def _import_asyncio() -> ModuleType:
@@ -256,10 +284,9 @@ def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_fil
                 sock = ho.listener_of(record)
             except ho.HandoverError as e:  # checked before the exec: should not happen
                 log.error("upgrade: %s", e)
-                return 1
-            finally:
                 with contextlib.suppress(OSError):
                     os.unlink(handover_path)
+                return 1
         else:
             sock = bind_socket(socket_path)
     except (OSError, AlreadyRunning, PathError) as e:
@@ -275,7 +302,7 @@ def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_fil
     asyncio = _import_asyncio()
     try:
         asyncio.run(_serve(sock, socket_path, ready, pid_file, status_file, stay, log_path,
-                           record))
+                           record, handover_path or ""))
     except Exception:
         log.exception("server crashed")
         return 1

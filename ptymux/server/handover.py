@@ -58,6 +58,7 @@ VERSION = 2  # what this code writes: 2 carries attached clients and the crash c
 READS = (1, 2)  # what it reads; a record of another version is refused, never guessed at
 CHECK_TIMEOUT = 30.0  # seconds the new code may take to read the record
 REFUSE_ENV = "PTYMUX_TEST_REFUSE_HANDOVER"  # test hook: the new code refuses every record
+FAIL_ENV = "PTYMUX_TEST_FAIL_TAKEOVER"  # test hook: the code of this version fails half way
 CRASH_LIMIT = 3  # crash-guard re-executions ...
 CRASH_WINDOW = 600.0  # ... within this many seconds; one more is a crash loop
 
@@ -127,7 +128,12 @@ def parse(text: str) -> dict[str, Any]:
                                 ) from None
     record.setdefault("crashes", [])  # (version 1 has none of the version 2 fields)
     record.setdefault("next_client", 1)
-    _check_fields("the record", record, {"crashes": (list,), "next_client": (int,)})
+    record.setdefault("fallback", None)
+    record.setdefault("failed", "")
+    _check_fields("the record", record, {"crashes": (list,), "next_client": (int,),
+                                         "fallback": (dict, type(None)), "failed": (str,)})
+    if record["fallback"] is not None:
+        _check_fields("the fallback", record["fallback"], {"path": (str,), "software": (str,)})
     if not all(isinstance(t, float | int) for t in record["crashes"]):
         raise HandoverError("hand-over record: 'crashes' holds something not a time")
     for conn in record["connections"]:
@@ -296,6 +302,10 @@ def hand_over(server: Server, requester: Connection | None, rid: int,
         "sessions": session_records,
         "crashes": server.crashes,
         "next_client": next(connection_module._CLIENT_IDS),
+        # this code, kept aside (keep_code): what runs on if the new code fails half way
+        "fallback": None if server.code_copy is None else {
+            "path": server.code_copy, "software": f"ptymux {__version__}"},
+        "failed": "",
     }
     path = record_path(server)
     try:
@@ -333,6 +343,126 @@ def hand_over(server: Server, requester: Connection | None, rid: int,
         log.error("hand-over: exec failed: %s", e)
         return f"can't run the new server ({sys.executable}): {e.strerror or e}"
     raise AssertionError("unreachable")  # pragma: no cover (execv does not return)
+
+
+# --- the fallback: this code, kept aside --------------------------------------------------
+
+
+def keep_code(server: Server) -> None:
+    """Copy this server's own package aside (``code-PID-N`` in the state directory), once it
+    runs: ``pip install -U`` replaces the installed files under a running server, so this
+    copy is the only way back to the code that runs now if the new code fails half way
+    through a hand-over (``fall_back``). Its dependencies stay the installed ones. A copy
+    whose version is not ours (the files changed before we copied them) is not kept.
+    Copies left by servers that are gone (SIGKILL) are removed on the way."""
+    import shutil
+
+    base = os.path.dirname(record_path(server))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    running_from = running_copy(server)
+    if running_from is not None:
+        server.code_copy = running_from  # a fallback: we run from such a copy already
+        return
+    with contextlib.suppress(OSError):
+        for name in os.listdir(base):
+            if name.startswith("code-") and not _alive(name.split("-")[1]):
+                shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    target = os.path.join(base, f"code-{os.getpid()}-{server.handovers}")
+    try:
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(package, os.path.join(target, "ptymux"),
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        with open(os.path.join(target, "ptymux", "__init__.py"), encoding="utf-8") as f:
+            same = f'__version__ = "{__version__}"' in f.read()
+    except OSError as e:
+        log.warning("can't keep a copy of the server's code (no fallback for an upgrade): %s",
+                    e)
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    if not same:
+        log.warning("the installed ptymux is no longer %s: no fallback for an upgrade",
+                    __version__)
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    server.code_copy = target
+
+
+def running_copy(server: Server) -> str | None:
+    """The copy of the code we run from, if we are a fallback (``fall_back``)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    running_from = os.path.dirname(package)
+    if (os.path.dirname(running_from) == os.path.dirname(record_path(server))
+            and os.path.basename(running_from).startswith("code-")):
+        return running_from
+    return None
+
+
+def drop_code(path: str | None) -> None:
+    if path and os.path.basename(path).startswith("code-"):
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _record_fds(record: dict[str, Any]) -> list[int]:
+    """Every fd the record hands over."""
+    fds = [record["socket"]["fd"]]
+    if record["reply"] is not None:
+        fds.append(record["reply"]["fd"])
+    for rec in record["sessions"]:
+        fds += [fd for fd in (rec["fd"], rec["log_fd"]) if fd is not None and fd >= 0]
+    for conn in record["connections"]:
+        fds.append(conn["fd"])
+        attached = conn["attached"]
+        if attached is not None and attached["terminal"] is not None:
+            fds.append(attached["terminal"]["fd"])
+    return fds
+
+
+def fall_back(server: Server, path: str, record: dict[str, Any], reason: str) -> None:
+    """The new code failed half way through taking over (``reason``): run the code the old
+    server ran (its copy, ``keep_code``) on the same record, rather than exit and take every
+    program's pty with us. Returns only if there is no copy, or the exec failed."""
+    fallback = record["fallback"]
+    if fallback is None:
+        log.error("upgrade: no fallback to run (the old server kept no copy of its code)")
+        return
+    log.error("upgrade: the new code failed half way (%s): running %s again from the same"
+              " record", reason, fallback["software"])
+    record = {**record, "fallback": None, "failed": reason}  # (and no fallback of a fallback)
+    fds = _record_fds(record)
+    try:
+        _write(path, json.dumps(record))
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.set_inheritable(fd, True)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (fallback["path"], env.get("PYTHONPATH", "")) if p)
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):
+                handler.flush()
+        os.execve(sys.executable, [sys.executable, "-P", "-m", "ptymux.server", "--handover",
+                                   path, *server.exec_args()], env)
+    except OSError as e:
+        log.error("upgrade: can't run the fallback: %s", e)
+
+
+def injected_failure() -> None:
+    """The test hook: the code whose version FAIL_ENV names fails half way through taking
+    over (after adopting the sessions), as a bug of the new code would."""
+    if os.environ.get(FAIL_ENV) == __version__:
+        raise RuntimeError(f"injected by {FAIL_ENV}={__version__}")
 
 
 def _write(path: str, text: str) -> None:
@@ -463,6 +593,11 @@ def answer(server: Server, record: dict[str, Any]) -> None:
     if reply is None:
         return
     conn = Connection.adopt(server, reply["fd"], True)
+    if record["failed"]:  # we are the fallback: the old code, running on
+        conn.error(reply["id"], f"the installed ptymux failed half way through taking over"
+                   f" ({record['failed']}); ptymux {__version__} runs on, every session"
+                   " kept: see the server log", "failed")
+        return
     conn.reply(reply["id"], p.UpgradeResult(
         software=f"ptymux {__version__}", previous=record["software"], pid=os.getpid(),
         sessions=len(server.registry), seconds=max(0.0, time.time() - record["requested"])))

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ptymux import protocol as p
@@ -54,6 +55,7 @@ class Server:
         self.handovers = 0  # hand-overs since the first start (upgrades, crash recoveries)
         self.crashes: list[float] = []  # when the crash guard re-executed us (handover.recover)
         self.crash_loop_logged = False
+        self.code_copy: str | None = None  # this code, kept aside (handover.keep_code)
         self._recovering: asyncio.Handle | None = None
         self._shutting_down = False
 
@@ -129,6 +131,9 @@ class Server:
         """The test hook (PTYMUX_TEST_CRASH in the server's environment): SIGUSR2 raises
         in a loop callback, as a bug of ours would."""
         raise RuntimeError(f"injected by {CRASH_TEST_ENV} (SIGUSR2)")
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> None:
+        asyncio.get_running_loop().call_later(delay, callback, *args)
 
     def _accept(self) -> None:
         if self._listener is None:
