@@ -582,6 +582,19 @@ def restore(server: Server, record: dict[str, Any]) -> None:
     # In the order their sizes were last set, so that 'latest' picks the same client.
     for order, conn, session, client in sorted(attached, key=lambda a: a[0]):
         session.adopt_client(conn, client["cols"], client["rows"], order >= 0, CANCEL)
+    # The other screens are rebuilt once the requester has its answer, one session per turn
+    # of the loop: the programs' output is read in between (a session that is used sooner
+    # is rebuilt then: Session.rebuild).
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    loop.call_soon(_rebuild_soon, loop, list(by_id.values()))
+
+
+def _rebuild_soon(loop: Any, sessions: list[Any]) -> None:
+    if sessions:
+        sessions.pop(0).rebuild()
+        loop.call_soon(_rebuild_soon, loop, sessions)
 
 
 def answer(server: Server, record: dict[str, Any]) -> None:

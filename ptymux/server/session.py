@@ -99,6 +99,8 @@ class Session:
         self._queries = QueryFilter()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._backlog = bytearray()  # output the model has not seen yet
+        # a hand-over's screen and history marks, not yet in the model (rebuild)
+        self._restore: tuple[bytes, dict[str, int]] | None = None
         self._fresh_output = False  # output arrived since the model last looked
         self._last_output = 0.0
         self._urgent = False  # a query waits in the backlog: no deferring
@@ -248,6 +250,8 @@ class Session:
             return False
 
     def _skip_backlog(self) -> None:
+        if self._restore is not None:
+            self.rebuild()
         if len(self._backlog) < SKIP_MIN:
             return
         try:
@@ -261,6 +265,8 @@ class Session:
             self.write(replies)
 
     def _feed_model(self, limit: int) -> None:
+        if self._restore is not None:
+            self.rebuild()
         chunk = bytes(self._backlog[:limit])
         del self._backlog[:limit]
         try:
@@ -519,7 +525,19 @@ class Session:
         return out, unseen, bytes(self._pending_input)
 
     def import_state(self, screen: bytes, unseen: dict[str, int], pending: bytes) -> None:
-        """Rebuild what ``export_state`` carried, in this (fresh) session's model."""
+        """Take what ``export_state`` carried. The screen is rebuilt in the (fresh) model by
+        ``rebuild``: called after the hand-over has answered, one session at a time
+        (handover.restore), or before anything else reaches the model (output, a redraw, a
+        capture), whichever comes first."""
+        self._restore = (screen, unseen)
+        if pending:
+            self.write(pending)
+
+    def rebuild(self) -> None:
+        """Feed the model the screen a hand-over carried (once)."""
+        if self._restore is None:
+            return
+        (screen, unseen), self._restore = self._restore, None
         try:
             self._model.feed(screen)
             self._model.take_replies()  # (answers to queries of the old code's past)
@@ -527,8 +545,6 @@ class Session:
             log.exception("session %s: its screen could not be rebuilt", self.id)
         total = self._model.history_total
         self._marks = {tty: max(0, total - count) for tty, count in unseen.items()}
-        if pending:
-            self.write(pending)
 
     # --- ending -------------------------------------------------------------------------
 
@@ -615,6 +631,7 @@ class Session:
 
     def info(self) -> SessionInfo:
         command, path = self.foreground() if not self.ended else ("", "")
+        self.rebuild()  # (a hand-over's screen not rebuilt yet: its cwd is in there)
         try:  # where the shell last said it is (OSC 7), which also works over ssh; not a
             reported = self._model.cwd  # catch-up of the model: ls stays cheap in a flood
         except Exception:
