@@ -100,6 +100,25 @@ def test_a_larger_client_sees_the_session_area_and_the_rest_cleared(mux: Mux) ->
                what="nothing outside the session's 60x10 on the big terminal")
 
 
+def test_a_larger_client_stays_in_step_while_the_program_scrolls(mux: Mux) -> None:
+    """Live output written raw would scroll the larger terminal at its own bottom row, not
+    the session's: the larger client gets the session drawn from the model instead."""
+    mux.run("new", "-d", "-s", "s", "--", "sh", check=True)
+    big = _attach(mux, "s", 100, 30)
+    small = _attach(mux, "s", 80, 24)  # 'latest': the session is 80x24 now
+    _wait_size(mux, "s", (80, 24))
+    small.send("i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo scrolled-$i; done; echo end-$((2+3))\r")
+
+    def in_step() -> bool:
+        want = mux.run("capture", "-t", "s", check=True).stdout.splitlines()
+        shown = big.lines()
+        return ("end-5" in want and shown[: len(want)] == [line.rstrip() for line in want]
+                and not any(line.strip() for line in shown[24:]))
+    wait_until(in_step, what=f"the large client to show the session, and nothing below it:"
+               f"\n{big.text()}")
+    assert small.text().count("scrolled-60") == 1
+
+
 def test_read_only_typing_never_arrives_and_its_size_never_counts(mux: Mux) -> None:
     mux.run("new", "-d", "-s", "s", "--", "sh", check=True)
     writer = _attach(mux, "s", 80, 24)

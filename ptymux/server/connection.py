@@ -52,6 +52,13 @@ DEFAULT_STALL_TIMEOUT = 1.0
 # Before a catch-up redraw: CAN ends any escape sequence the last output it got cut short
 # (frames are dropped whole, but a frame can end inside a sequence); ignored otherwise.
 CANCEL = b"\x18"
+# A client whose terminal is larger than the session (another client's size counts, or it is
+# read-only) cannot take the program's output raw: at the session's bottom row a line feed
+# scrolls the session but only moves the cursor down in the larger terminal, and the
+# session's area goes out of step. Such a client gets the session drawn from the model
+# instead, at most once per RENDER_INTERVAL seconds (tmux draws every client from its model).
+RENDER_INTERVAL = 0.03
+_SYNC_ON, _SYNC_OFF = b"\x1b[?2026h", b"\x1b[?2026l"  # (no half-drawn frame where known)
 
 
 def _stall_timeout() -> float:
@@ -137,6 +144,7 @@ class Connection:
         self._processing: asyncio.Handle | None = None
         self._replies_blocked = False  # waiting for the client to read what it asked for
         self._partial_timer: asyncio.TimerHandle | None = None
+        self._render_timer: asyncio.TimerHandle | None = None  # (see RENDER_INTERVAL)
         sock.setblocking(False)
         self._out = FdWriter(
             self._loop, sock.fileno(), self._set_paused,
@@ -390,11 +398,17 @@ class Connection:
         if not self.closed:
             self._out.write(p.encode(msg))
 
-    def output(self, data: bytes) -> None:
+    def output(self, data: bytes, whole: bool = False) -> None:
         """The session's output: straight into the passed terminal while it keeps up and
         the client has written every frame before (order!); the rest as frames. Nothing
-        while the client is in catch-up: it gets a redraw when it reads again."""
+        while the client is in catch-up: it gets a redraw when it reads again. A terminal
+        larger than the session gets redraws instead of live output (RENDER_INTERVAL);
+        ``whole``: ``data`` is (part of) such a redraw already."""
         if self.closed or self._catching_up:
+            return
+        if not whole and self._larger_than_session():
+            if self._render_timer is None:
+                self._render_timer = self._loop.call_later(RENDER_INTERVAL, self._render)
             return
         if self.terminal is not None:
             if not self._unwritten:
@@ -406,6 +420,25 @@ class Connection:
         self._out.write(output_frame(data), len(data))
         if self._out.output_pending > LAG_LIMIT:
             self._catch_up()
+
+    def _larger_than_session(self) -> bool:
+        session = self.session
+        return (session is not None and self.cols >= session.cols and self.rows >= session.rows
+                and (self.cols, self.rows) != (session.cols, session.rows))
+
+    def _render(self) -> None:
+        """Draw the session from the model (this terminal is larger than the session)."""
+        self._render_timer = None
+        session = self.session
+        if session is None or self.closed or self._catching_up:
+            return
+        try:
+            out = _SYNC_ON + session.screen().redraw() + _SYNC_OFF
+        except Exception:
+            log.exception("session %s: redraw failed", session.id)
+            return
+        for start in range(0, len(out), p.MAX_DATA):
+            self.output(out[start : start + p.MAX_DATA], whole=True)
 
     def session_ended(self, session: Session) -> None:
         try:
@@ -468,7 +501,7 @@ class Connection:
             log.exception("session %s: redraw failed; sending a blank screen", session.id)
             out = b"\x1b[0m\x1b[H\x1b[2J"
         for start in range(0, len(out), p.MAX_DATA):
-            self.output(out[start : start + p.MAX_DATA])
+            self.output(out[start : start + p.MAX_DATA], whole=True)
 
     # --- the passed terminal --------------------------------------------------------------
 
@@ -569,6 +602,9 @@ class Connection:
         self.server.connection_closed(self)
 
     def _leave_session(self) -> None:
+        if self._render_timer is not None:
+            self._render_timer.cancel()
+            self._render_timer = None
         if self.session is not None:
             self.session.detach(self, self.tty)
             self.session = None

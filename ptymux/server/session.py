@@ -46,7 +46,7 @@ MAX_BACKLOG = 32 << 20  # output the model may lag behind before the pty is paus
 class Attachment(Protocol):
     """What a session needs from an attached client connection."""
 
-    def output(self, data: bytes) -> None: ...
+    def output(self, data: bytes, whole: bool = False) -> None: ...
 
     def session_ended(self, session: Session) -> None: ...
 
@@ -397,7 +397,7 @@ class Session:
             log.exception("session %s: redraw failed; sending a blank screen", self.id)
             out += b"\x1b[0m\x1b[H\x1b[2J"
         for start in range(0, len(out), MAX_DATA):
-            client.output(out[start : start + MAX_DATA])
+            client.output(out[start : start + MAX_DATA], whole=True)
 
     def size_order(self, client: Attachment) -> int:
         """Where ``client``'s size stands in the order 'latest' goes by (-1: it does not
@@ -468,7 +468,7 @@ class Session:
             log.exception("session %s: redraw failed", self.id)
             return
         for start in range(0, len(out), MAX_DATA):
-            client.output(out[start : start + MAX_DATA])
+            client.output(out[start : start + MAX_DATA], whole=True)
 
     def _mark(self, tty: str) -> None:
         try:
