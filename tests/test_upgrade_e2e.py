@@ -237,7 +237,7 @@ def test_a_bug_in_the_server_loop_re_executes_it_and_keeps_every_session(mux: Mu
     """The crash guard: an exception in a loop callback (injected by the test hook on
     SIGUSR2) hands the server over to a fresh start; after CRASH_LIMIT of them in a row
     it logs a crash loop and runs on as it is."""
-    from ptymux.server.handover import CRASH_LIMIT
+    from ptymux.server.server import CRASH_LIMIT
 
     env = {**mux.env, "PTYMUX_TEST_CRASH": "1"}
     mux.run("new", "-d", "-s", "a", env=env, check=True)

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # What ps -e, top and pgrep show for the daemon (tmux's "tmux: server"); at most 15 bytes.
 PROCESS_NAME = b"ptymux: server"
 KEEP_CODE_DELAY = 1.0  # seconds after start before the server copies its code aside
+KEEP_CODE_RETRY = 10.0  # seconds before trying that again (out of fds...)
 
 _pid_file_fd = -1  # the pid file, kept open while the server lives (serves_pid_file)
 
@@ -205,6 +206,7 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
         os.write(ready_fd, b"ok")
         os.close(ready_fd)
     _collect_later()
+    _return_large_buffers()
     log.info("server %s listening on %s", os.getpid(), path)
     if handover is not None:
         log.info("upgrade: took over %d sessions from %s", len(server.registry),
@@ -224,11 +226,21 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
         done.drop_code(server.code_copy or done.running_copy(server))
 
 
-def _keep_code(server: Server) -> None:
-    """(not at start: the hand-over's module and its imports are not a cold start's)"""
-    from ptymux.server import handover
+def _keep_code(server: Server, tries: int = 3) -> None:
+    """(not at start: the hand-over's module and its imports are not a cold start's) Out of
+    file descriptors, say, it tries again later rather than fail (a bug) or give up."""
+    try:
+        from ptymux.server import handover
 
-    handover.keep_code(server)
+        handover.keep_code(server)
+    except OSError as e:
+        if tries > 1:
+            log.warning("can't keep a copy of the server's code now (%s): trying again in"
+                        " %g s", e.strerror or e, KEEP_CODE_RETRY)
+            server.call_later(KEEP_CODE_RETRY, _keep_code, server, tries - 1)
+        else:
+            log.warning("can't keep a copy of the server's code (%s): an upgrade that fails"
+                        " half way has no fallback", e.strerror or e)
 
 
 def _import_asyncio() -> ModuleType:
@@ -259,6 +271,24 @@ def _collect_later() -> None:
 
     gc.freeze()
     gc.enable()
+
+
+MMAP_THRESHOLD = 512 << 10  # bytes from which a buffer is its own mapping (glibc malloc)
+
+
+def _return_large_buffers() -> None:
+    """Buffers of MMAP_THRESHOLD and more go back to the system when they are freed. By
+    default glibc raises that threshold to the size of each large buffer freed (up to 32
+    MiB): after one round of clients sending 1 MiB frames, the next round's buffers come
+    from the heap, whose freed space is kept. A server lives for weeks; after a burst it
+    should shrink again. (After the ready pipe: ``ctypes`` is ~2 ms nobody should wait
+    for. Not glibc, or no ``mallopt``: nothing to do.)"""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
+    except (ImportError, OSError, AttributeError):
+        pass
 
 
 def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_file: str | None,

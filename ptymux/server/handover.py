@@ -59,8 +59,6 @@ READS = (1, 2)  # what it reads; a record of another version is refused, never g
 CHECK_TIMEOUT = 30.0  # seconds the new code may take to read the record
 REFUSE_ENV = "PTYMUX_TEST_REFUSE_HANDOVER"  # test hook: the new code refuses every record
 FAIL_ENV = "PTYMUX_TEST_FAIL_TAKEOVER"  # test hook: the code of this version fails half way
-CRASH_LIMIT = 3  # crash-guard re-executions ...
-CRASH_WINDOW = 600.0  # ... within this many seconds; one more is a crash loop
 
 
 class HandoverError(Exception):
@@ -240,22 +238,11 @@ def upgrade(server: Server, requester: Connection, rid: int) -> str:
 
 
 def recover(server: Server, reason: str) -> None:
-    """The crash guard: an unexpected exception in the server's loop (a bug of ours) hands
-    the server over to a fresh start of the installed code, from the state as it is, rather
-    than let it go on in a state nobody planned for, or exit with every session. At most
-    CRASH_LIMIT times in CRASH_WINDOW seconds: a bug that comes back at once is a crash
-    loop, and then the server logs it and runs on as it is."""
-    now = time.time()
-    recent = [t for t in server.crashes if now - t < CRASH_WINDOW]
-    if len(recent) >= CRASH_LIMIT:
-        if not server.crash_loop_logged:
-            server.crash_loop_logged = True
-            log.error("crash guard: a crash loop (%d recoveries in the last %g s): not"
-                      " re-executing again, the server runs on as it is: %s", len(recent),
-                      CRASH_WINDOW, reason)
-        return
+    """The crash guard (``Server.crashed``, which bounds how often): an unexpected exception
+    in the server's loop (a bug of ours) hands the server over to a fresh start of the
+    installed code, from the state as it is, rather than let it go on in a state nobody
+    planned for, or exit with every session. Returns only if that could not be done."""
     log.error("crash guard: %s; re-executing the server from its state", reason)
-    server.crashes = [*recent, now]
     failed = hand_over(server, None, 0, tolerant=True)
     log.error("crash guard: could not re-execute (the server runs on as it is): %s", failed)
 

@@ -27,6 +27,8 @@ SHUTDOWN_GRACE = 4.0  # seconds kill-server waits for sessions to end before exi
 RECREATE_DELAY = 0.2  # seconds between noticing the socket is gone and re-creating it
 ACCEPT_RETRY = 1.0  # seconds without accepting after running out of file descriptors
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+CRASH_LIMIT = 3  # crash-guard re-executions ...
+CRASH_WINDOW = 600.0  # ... within this many seconds; one more is a crash loop
 CRASH_TEST_ENV = "PTYMUX_TEST_CRASH"  # test hook: SIGUSR2 raises in the loop (the crash guard)
 
 
@@ -117,15 +119,33 @@ class Server:
             self.crashed(f"{type(error).__name__}: {error}")
 
     def crashed(self, reason: str) -> None:
+        """Recover from a bug (handover.recover), soon: at most CRASH_LIMIT times in
+        CRASH_WINDOW seconds. A bug that comes back at once is a crash loop: logged, and the
+        server runs on as it is."""
         if self._shutting_down or self._recovering is not None:
             return
+        now = time.time()
+        recent = [t for t in self.crashes if now - t < CRASH_WINDOW]
+        if len(recent) >= CRASH_LIMIT:
+            if not self.crash_loop_logged:
+                self.crash_loop_logged = True
+                log.error("crash guard: a crash loop (%d recoveries in the last %g s): not"
+                          " re-executing again, the server runs on as it is: %s",
+                          len(recent), CRASH_WINDOW, reason)
+            return
+        self.crashes = [*recent, now]
         self._recovering = asyncio.get_running_loop().call_soon(self._recover, reason)
 
     def _recover(self, reason: str) -> None:
-        self._recovering = None
-        from ptymux.server import handover
+        """Never raises: an exception here would be one more crash to recover from."""
+        try:
+            from ptymux.server import handover
 
-        handover.recover(self, reason)
+            handover.recover(self, reason)
+        except Exception:
+            log.exception("crash guard: the recovery failed; the server runs on as it is")
+        finally:
+            self._recovering = None
 
     def _injected_crash(self) -> None:
         """The test hook (PTYMUX_TEST_CRASH in the server's environment): SIGUSR2 raises
