@@ -107,7 +107,8 @@ def test_a_larger_client_stays_in_step_while_the_program_scrolls(mux: Mux) -> No
     big = _attach(mux, "s", 100, 30)
     small = _attach(mux, "s", 80, 24)  # 'latest': the session is 80x24 now
     _wait_size(mux, "s", (80, 24))
-    small.send("i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo scrolled-$i; done; echo end-$((2+3))\r")
+    small.send("i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo scrolled-$i; done;"
+               " echo end-$((2+3))\r")
 
     def in_step() -> bool:
         want = mux.run("capture", "-t", "s", check=True).stdout.splitlines()

@@ -31,8 +31,8 @@ from ptymux.commands.entry import Arg, Command
 
 TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
+    import _socket as socket  # (what client.connection opens: socket.py's base class)
     import argparse
-    import socket
 
     from ptymux.paths import ServerPaths
 
