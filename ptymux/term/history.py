@@ -101,3 +101,36 @@ class History:
     def __iter__(self) -> Iterator[Any]:
         for i in range(len(self)):
             yield self[i]
+
+    def lines(self) -> list[Any]:
+        """Every line held, oldest first (decompressed in bulk: faster than iterating)."""
+        out: list[Any] = []
+        for block in self._blocks:
+            out += pickle.loads(zlib.decompress(block))
+        del out[: self._skip]
+        return out + self._tail
+
+    def truncate(self, keep: int) -> None:
+        """Drop all but the oldest ``keep`` lines (a resize rewrites the newest ones).
+        ``total`` does not change."""
+        if keep >= len(self):
+            return
+        total = self.total
+        j = max(keep, 0) + self._skip  # where the cut falls in the blocks, then the tail
+        stored = len(self._blocks) * BLOCK
+        if j >= stored:
+            del self._tail[j - stored :]
+        else:
+            index = j // BLOCK
+            first = self._skip if index == 0 else 0
+            self._tail = self._block(index)[first : j % BLOCK]
+            while len(self._blocks) > index:
+                self._blocks.pop()
+            if index == 0:
+                self._skip = 0
+            self._cache = (-1, [])  # (block numbers are reused by the next appends)
+        self.set_total(total)
+
+    def set_total(self, total: int) -> None:
+        """Make ``total`` read ``total`` from now on (see ``Terminal.resize``)."""
+        self._uncounted += total - self.total

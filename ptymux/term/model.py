@@ -100,11 +100,15 @@ class ScreenModel(ABC):
     @abstractmethod
     def history_total(self) -> int:
         """How many lines have entered the main screen's history since the model was
-        created: only grows. Lines later dropped from the front of a full history, or
-        cleared (``CSI 3 J``), still count; rows a scroll region scrolls, the alternate
-        screen, and a model without history (``history_limit`` 0) add nothing. Rows a resize
-        pushes into the history count. The server keeps it per terminal at detach, so that
-        ``scrollback`` writes only what that terminal has not seen."""
+        created. Lines later dropped from the front of a full history, or cleared (``CSI 3
+        J``), still count; rows a scroll region scrolls, the alternate screen, and a model
+        without history (``history_limit`` 0) add nothing. Rows a resize pushes into the
+        history count. It grows but for one case: a model that reflows (vt) counts the
+        history's rows at the current width, so a narrower window adds rows and a wider or
+        taller one takes some back (narrowing then widening back gives the same count). The
+        server keeps it per terminal at detach, so that ``scrollback`` writes only what that
+        terminal has not seen (none while the count is below the terminal's mark; after a
+        resize, a terminal may get a few rows twice or miss a few)."""
 
     @abstractmethod
     def scrollback(self, since: int | None, limit: int) -> bytes:

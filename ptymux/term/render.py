@@ -333,6 +333,19 @@ def _hist_text(line: HistLine, escapes: bool, trim: bool) -> str:
     return "".join(out)
 
 
+def _without_filler(line: HistLine) -> HistLine:
+    """``line`` without its last character, the filler blank (``Row.filler``)."""
+    cut = len(line.text) - 1
+    runs = [(min(stop, cut), pen) for stop, pen in line.runs()]
+    kept: list[int | Pen] = []
+    begin = 0
+    for stop, pen in runs:
+        if stop > begin:  # (a run left empty, the filler's own, goes)
+            kept += (stop, pen)
+        begin = stop
+    return HistLine(line.text[:cut], tuple(kept), line.wrapped, False)
+
+
 def capture(
     t: Terminal,
     start: int | None = None,
@@ -354,10 +367,14 @@ def capture(
         if i < 0:
             hline = history[nh + i]
             wrapped = join and hline.wrapped
+            if wrapped and hline.filler:
+                hline = _without_filler(hline)
             acc += _hist_text(hline, escapes, not wrapped)
         else:
             row = t.buf[i]
             wrapped = join and row.wrapped
+            if wrapped and row.filler:  # (the blank a wide character left: not text)
+                row = Row(row.chars[:-1], row.pens[:-1], True)
             acc += _row_text(row, escapes, not wrapped)
         if not wrapped:
             lines.append(acc)

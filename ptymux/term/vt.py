@@ -233,14 +233,18 @@ def apply_sgr(pen: Pen, params: str) -> Pen:
 # Rows, history
 
 class Row:
-    """One screen row: cell texts, cell pens, and whether it soft-wraps into the next."""
+    """One screen row: cell texts, cell pens, whether it soft-wraps into the next, and
+    whether its last cell is a filler (``filler``): the blank left when a two-cell character
+    did not fit there and wrapped whole, which is not part of the text (a reflow drops it)."""
 
-    __slots__ = ("chars", "pens", "wrapped")
+    __slots__ = ("chars", "pens", "wrapped", "filler")
 
-    def __init__(self, chars: list[str], pens: list[Pen], wrapped: bool = False) -> None:
+    def __init__(self, chars: list[str], pens: list[Pen], wrapped: bool = False,
+                 filler: bool = False) -> None:
         self.chars = chars
         self.pens = pens
         self.wrapped = wrapped
+        self.filler = filler
 
 
 # (pen, SGR parameters) -> the pen they give. Shared by every session: pens are immutable,
@@ -261,6 +265,7 @@ class HistLine(NamedTuple):
     text: str
     spans: tuple[int | Pen, ...]
     wrapped: bool
+    filler: bool = False  # as Row.filler: the last character of a wrapped line's text
 
     def runs(self) -> Iterator[tuple[int, Pen]]:
         """The (end offset, pen) pairs."""
@@ -275,9 +280,10 @@ def compact(row: Row) -> HistLine:
     if pens.count(p0) == len(pens):  # one pen for the whole row: the common case
         text = "".join(chars)
         if p0 == DEFAULT:
-            return HistLine(text if row.wrapped else text.rstrip(" "), (), row.wrapped)
+            return HistLine(text if row.wrapped else text.rstrip(" "), (), row.wrapped,
+                            row.filler)
         text = cell_text(text, p0)
-        return HistLine(text, (len(text), p0), row.wrapped)
+        return HistLine(text, (len(text), p0), row.wrapped, row.filler)
     end = len(chars)
     text = "".join(chars)
     if not row.wrapped:  # a wrapped row keeps its trailing blanks: they join the next
@@ -290,7 +296,7 @@ def compact(row: Row) -> HistLine:
     if not end:
         return HistLine("", (), row.wrapped)
     text = "".join(chars[:end])
-    if len(text) == end:  # one character per cell: offsets are cell indices
+    if len(text) == end and "" not in chars:  # one character per cell: cell offsets
         breaks = [x for x in range(1, end) if pens[x] != pens[x - 1]]
         breaks.append(end)
         runs = [(b, pens[b - 1]) for b in breaks]
@@ -301,7 +307,7 @@ def compact(row: Row) -> HistLine:
                 parts.append(cell_text(text[start:b], p))
                 start = b
             text = "".join(parts)
-        return HistLine(text, tuple(v for run in runs for v in run), row.wrapped)
+        return HistLine(text, tuple(v for run in runs for v in run), row.wrapped, row.filler)
     spans: list[int | Pen] = []
     texts: list[str] = []
     offset = 0
@@ -317,7 +323,7 @@ def compact(row: Row) -> HistLine:
         texts.append(ch)
         offset += len(ch)
     spans += (offset, cur)
-    return HistLine("".join(texts), tuple(spans), row.wrapped)
+    return HistLine("".join(texts), tuple(spans), row.wrapped, row.filler)
 
 
 # ---------------------------------------------------------------------------------------
@@ -478,6 +484,9 @@ class Terminal:
         self.rows = max(rows, 1)
         self.history_limit = max(history, 0)
         self.history = History(self.history_limit or 1)
+        # history.total at the last clear of the main screen: a taller window takes back
+        # only the history rows that scrolled off after it (resize; tmux's "hscrolled").
+        self.pull_mark = 0
         self.errors = 0
         self.replies: list[str] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -735,8 +744,10 @@ class Terminal:
                 self._combine(ch)
             # w < 0: unprintable, skipped (the rest of the run is kept)
 
-    def _wrap(self) -> None:
-        self.buf[self.y].wrapped = True
+    def _wrap(self, filler: bool = False) -> None:
+        row = self.buf[self.y]
+        row.wrapped = True
+        row.filler = filler
         self.x = 0
         self._index()
 
@@ -824,7 +835,7 @@ class Terminal:
                 self._wrap()
         if self.x >= cols - 1:
             if self.autowrap:
-                self._wrap()  # does not fit: the last column is left as is (xterm)
+                self._wrap(True)  # does not fit: the last column is left as is (xterm)
             else:
                 self.x = cols - 2
         x = self.x
@@ -1379,6 +1390,8 @@ class Terminal:
     def csi_ed(self, p: list[int]) -> None:
         how = _arg(p, 0, 0)
         buf = self.buf
+        if buf is self.main and (how == 2 or how == 0 and not self.x and not self.y):
+            self.pull_mark = self.history.total
         if how == 0:
             self.csi_el([0])
             ys = range(self.y + 1, self.rows)
@@ -1711,47 +1724,47 @@ class Terminal:
     # -- resize -----------------------------------------------------------------------
 
     def resize(self, cols: int, rows: int) -> None:
+        """Follow the pty to a new size. The main screen and its history are reflowed to a
+        new width, and take rows back from the history when the window gets taller
+        (``reflow.py``; the cursor and the saved cursor stay on their characters); the
+        alternate screen's rows are cut or padded, and lose rows at the top (after blank
+        rows below the cursor) when it gets shorter."""
         cols = max(cols, 1)
         rows = max(rows, 1)
         if cols == self.cols and rows == self.rows:
             return
+        from ptymux.term.reflow import resize_main
+
         old_cols, old_rows = self.cols, self.rows
-        self.cols = cols
-        for buf in (self.main, self.alt):
-            for row in buf:
-                if cols < old_cols:
-                    del row.chars[cols:]
-                    del row.pens[cols:]
-                    if cell_is_wide(row.chars[-1]):
-                        row.chars[-1] = " "
-                elif cols > old_cols:
-                    row.chars.extend([" "] * (cols - old_cols))
-                    row.pens.extend([DEFAULT] * (cols - old_cols))
-        # Rows: shrinking drops blank rows below the cursor, then pushes rows off the top
-        # (into history on the main screen); growing adds blank rows at the bottom.
+        in_alt = self.in_alt
+        resize_main(self, cols, rows)  # main, history, prompts, saved_main; the cursor on main
+        buf = self.alt
+        for row in buf:
+            if cols < old_cols:
+                del row.chars[cols:]
+                del row.pens[cols:]
+                if cell_is_wide(row.chars[-1]):
+                    row.chars[-1] = " "
+            elif cols > old_cols:
+                row.chars.extend([" "] * (cols - old_cols))
+                row.pens.extend([DEFAULT] * (cols - old_cols))
         shift = 0
         if rows < old_rows:
-            for buf in (self.main, self.alt):
-                excess = old_rows - rows
-                active = buf is self.buf
-                while excess and len(buf) - 1 > (self.y if active else -1) and _blank(buf[-1]):
-                    buf.pop()
-                    excess -= 1
-                while excess:
-                    row = buf.pop(0)
-                    excess -= 1
-                    if buf is self.main and self.history_limit:
-                        self.history.append(compact(row))
-                    if active:
-                        shift += 1
-                del buf[rows:]
-        for buf in (self.main, self.alt):
-            while len(buf) < rows:
-                buf.append(blank_row(cols))
+            excess = old_rows - rows
+            while excess and len(buf) - 1 > (self.y if in_alt else -1) and _blank(buf[-1]):
+                buf.pop()
+                excess -= 1
+            del buf[:excess]
+            shift = excess
+            del buf[rows:]
+        while len(buf) < rows:
+            buf.append(blank_row(cols))
+        self.cols = cols
         self.rows = rows
-        self.y = max(0, min(self.y - shift, rows - 1))
-        self.x = min(self.x, cols - 1)
-        self.pending = False
+        if in_alt:
+            self.y = max(0, min(self.y - shift, rows - 1))
+            self.x = min(self.x, cols - 1)
+            self.pending = False
         self.top, self.bottom = 0, rows - 1
         self.saved_main = _clamp_saved(self.saved_main, cols, rows)
         self.saved_alt = _clamp_saved(self.saved_alt, cols, rows)

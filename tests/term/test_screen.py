@@ -286,8 +286,9 @@ def test_resize_keeps_content_and_history() -> None:
     m.resize(10, 3)
     assert m.capture() == ["line 2", "line 3", ""]
     assert m.capture(-2, -1) == ["line 0", "line 1"]
-    m.resize(30, 6)
-    assert m.capture() == ["line 2", "line 3", "", "", "", ""]
+    m.resize(30, 6)  # taller: the rows the history took come back first (tmux's rule)
+    assert m.capture() == ["line 0", "line 1", "line 2", "line 3", "", ""]
+    assert m.history_size == 0
     assert m.cols == 30 and m.rows == 6
 
 
