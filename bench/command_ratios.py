@@ -1,0 +1,70 @@
+"""Warm commands and the first ``new -d`` against ``python -c pass`` (issue #9's ratios).
+
+    python bench/command_ratios.py [--python VENV/bin/python] [--rounds 15]
+
+A quicker loop than ``bench/run.py --only commands``, for an installed ptymux (a venv made
+with ``python -m venv V && V/bin/pip install .``: cached bytecode, no editable finder, as a
+user has it). Each round: ``python -c pass``, then in a fresh socket directory the first
+``new -d`` (which starts the server), ``ls``, ``has-session``, ``send-keys``, ``kill-server``.
+Prints the mean of the fastest quarter of the rounds (the least disturbed by other work on the
+machine) and each as a multiple of ``python -c pass``. Prints figures, never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=60)
+    return time.perf_counter() - start
+
+
+def _fastest_quarter(values: list[float]) -> float:
+    ordered = sorted(values)
+    return statistics.mean(ordered[: max(3, len(ordered) // 4)]) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter of the venv ptymux is installed in")
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    ptymux = os.path.join(os.path.dirname(args.python), "ptymux")
+    times: dict[str, list[float]] = {name: [] for name in (
+        "python -c pass", "first new -d", "ls", "has-session", "send-keys")}
+    for _ in range(args.rounds):
+        root = tempfile.mkdtemp(prefix="ptymux-ratios-")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PTYMUX", "TMUX"))}
+        env.update(PTYMUX_SOCKET_DIR=os.path.join(root, "s"),
+                   XDG_STATE_HOME=os.path.join(root, "st"))
+        try:
+            times["python -c pass"].append(_timed([args.python, "-c", "pass"], env))
+            times["first new -d"].append(
+                _timed([ptymux, "new", "-d", "-s", "x", "--", "sleep", "60"], env))
+            times["ls"].append(_timed([ptymux, "ls"], env))
+            times["has-session"].append(_timed([ptymux, "has-session", "-t", "x"], env))
+            times["send-keys"].append(_timed([ptymux, "send-keys", "-t", "x", "a"], env))
+        finally:
+            subprocess.run([ptymux, "kill-server"], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=30)
+            shutil.rmtree(root, ignore_errors=True)
+    base = _fastest_quarter(times["python -c pass"])
+    for name, values in times.items():
+        ms = _fastest_quarter(values)
+        print(f"{name:16s} {ms:7.2f} ms  {ms / base:5.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
