@@ -60,24 +60,21 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Any
 
-from ptymux.term.vt import (
+from ptymux.term.cells import (
     ACS,
-    DEC_GRAPHICS,
     DEFAULT,
     HistLine,
     Pen,
     Row,
-    _blank,
-    _run_res,
     blank_row,
-    cell_is_wide,
     compact,
     erase_pen,
-    wcwidth,
 )
+from ptymux.term.charsets import DEC_GRAPHICS, _run_res, cell_is_wide, wcwidth
+from ptymux.term.vt_screen import _blank
 
 if TYPE_CHECKING:
-    from ptymux.term.vt import Terminal
+    from ptymux.term.vt_screen import Screen as Terminal  # (the state reflow works on)
 
 
 # DEC line drawing as the history holds it (the characters shown) back to the letters a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Iterator
 from functools import partial
@@ -10,7 +11,9 @@ from functools import partial
 from ptymux.term import render
 from ptymux.term.model import ScreenModel
 from ptymux.term.skip import Columns, LineRule, segment_wraps
-from ptymux.term.vt import Row, Terminal, _run_res, wcwidth
+from ptymux.term.vt import Row, Terminal, _run_res, count_error, wcwidth
+
+log = logging.getLogger(__name__)
 
 # Synchronized output (mode 2026): begin / end of an update.
 _SYNC = re.compile(rb"\x1b\[\?2026([hl])")
@@ -46,7 +49,9 @@ def _freeze(t: Terminal) -> Terminal:
 
 
 class VtModel(ScreenModel):
-    """The emulator model: ptymux's own VT core (see ``vt.py``)."""
+    """The emulator model: ptymux's own VT core (see ``vt.py``). Exceptions from it are
+    contained: counted in ``errors`` and logged (``count_error``), never raised to the
+    session."""
 
     def __init__(self, cols: int, rows: int, history: int = 2000) -> None:
         self.term = Terminal(cols, rows, history)
@@ -68,7 +73,7 @@ class VtModel(ScreenModel):
             else:
                 self.term.feed(data)
         except Exception:
-            self.term.errors += 1
+            count_error(self.term, "feed", log)
 
     def _feed_sync(self, data: bytes) -> None:
         """Feed around synchronized updates: at the begin (BSU, CSI ? 2026 h) keep the state
@@ -95,7 +100,7 @@ class VtModel(ScreenModel):
         try:
             self.term.feed(data)
         except Exception:
-            self.term.errors += 1
+            count_error(self.term, "feed", log)
         frame = self._frame
         if frame is not None:
             frame.data += data
@@ -139,14 +144,14 @@ class VtModel(ScreenModel):
         try:
             self.term.flush()
         except Exception:
-            self.term.errors += 1
+            count_error(self.term, "flush", log)
 
     def resize(self, cols: int, rows: int) -> None:
         self._frame = None  # (written for the old size: redraws show the update as it is)
         try:
             self.term.resize(cols, rows)
         except Exception:
-            self.term.errors += 1
+            count_error(self.term, "resize", log)
         self.cols, self.rows = self.term.cols, self.term.rows
 
     def redraw(self) -> bytes:
