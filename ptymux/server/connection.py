@@ -49,6 +49,7 @@ LAG_LIMIT = 16 << 20  # output queued for a client that is still reading, before
 #  in catch-up all the same (a session pauses at 1 MiB: only a redraw with a long
 #  scrollback, or a program's last output read at its exit, can queue more)
 DEFAULT_STALL_TIMEOUT = 1.0
+LARGE_BUFFER = 256 << 10  # bytes a closing connection held that ask for a trim (Server.trim_soon)
 # Before a catch-up redraw: CAN ends any escape sequence the last output it got cut short
 # (frames are dropped whole, but a frame can end inside a sequence); ignored otherwise.
 CANCEL = b"\x18"
@@ -583,6 +584,7 @@ class Connection:
         reference counting (not at the next full garbage collection)."""
         if self.closed:
             return
+        large = self.decoder.buffered + self._out.pending >= LARGE_BUFFER
         self._leave_session()
         self._release_terminal()
         self._set_reading(False)
@@ -600,6 +602,8 @@ class Connection:
         self._fds.clear()
         self.sock.close()
         self.server.connection_closed(self)
+        if large:
+            self.server.trim_soon()
 
     def _leave_session(self) -> None:
         if self._render_timer is not None:

@@ -206,7 +206,6 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
         os.write(ready_fd, b"ok")
         os.close(ready_fd)
     _collect_later()
-    _return_large_buffers()
     log.info("server %s listening on %s", os.getpid(), path)
     if handover is not None:
         log.info("upgrade: took over %d sessions from %s", len(server.registry),
@@ -271,24 +270,6 @@ def _collect_later() -> None:
 
     gc.freeze()
     gc.enable()
-
-
-MMAP_THRESHOLD = 512 << 10  # bytes from which a buffer is its own mapping (glibc malloc)
-
-
-def _return_large_buffers() -> None:
-    """Buffers of MMAP_THRESHOLD and more go back to the system when they are freed. By
-    default glibc raises that threshold to the size of each large buffer freed (up to 32
-    MiB): after one round of clients sending 1 MiB frames, the next round's buffers come
-    from the heap, whose freed space is kept. A server lives for weeks; after a burst it
-    should shrink again. (After the ready pipe: ``ctypes`` is ~2 ms nobody should wait
-    for. Not glibc, or no ``mallopt``: nothing to do.)"""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
-    except (ImportError, OSError, AttributeError):
-        pass
 
 
 def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_file: str | None,

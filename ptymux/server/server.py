@@ -27,6 +27,7 @@ SHUTDOWN_GRACE = 4.0  # seconds kill-server waits for sessions to end before exi
 RECREATE_DELAY = 0.2  # seconds between noticing the socket is gone and re-creating it
 ACCEPT_RETRY = 1.0  # seconds without accepting after running out of file descriptors
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+TRIM_DELAY = 0.1  # seconds from a large buffer's release to returning memory (trim_soon)
 CRASH_LIMIT = 3  # crash-guard re-executions ...
 CRASH_WINDOW = 600.0  # ... within this many seconds; one more is a crash loop
 CRASH_TEST_ENV = "PTYMUX_TEST_CRASH"  # test hook: SIGUSR2 raises in the loop (the crash guard)
@@ -59,6 +60,7 @@ class Server:
         self.crash_loop_logged = False
         self.code_copy: str | None = None  # this code, kept aside (handover.keep_code)
         self._recovering: asyncio.Handle | None = None
+        self._trim: asyncio.TimerHandle | None = None  # (trim_soon)
         self._shutting_down = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -151,6 +153,24 @@ class Server:
         """The test hook (PTYMUX_TEST_CRASH in the server's environment): SIGUSR2 raises
         in a loop callback, as a bug of ours would."""
         raise RuntimeError(f"injected by {CRASH_TEST_ENV} (SIGUSR2)")
+
+    def trim_soon(self) -> None:
+        """A connection that held a large buffer closed: give the freed memory back to the
+        system soon (once for a burst of them). glibc keeps freed heap memory, and after one
+        large buffer is freed it serves the next ones from the heap too (its mmap threshold
+        rises): a burst of clients sending 1 MiB frames would leave the server that much
+        larger for good."""
+        if self._trim is None:
+            self._trim = asyncio.get_running_loop().call_later(TRIM_DELAY, self._trim_now)
+
+    def _trim_now(self) -> None:
+        self._trim = None
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).malloc_trim(0)
+        except (ImportError, OSError, AttributeError):  # not glibc: nothing to do
+            pass
 
     def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> None:
         asyncio.get_running_loop().call_later(delay, callback, *args)

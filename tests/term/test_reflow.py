@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from vtstate import round_trip, snapshot
 
+from harness import wait_until
 from ptymux.term.vt import DEFAULT, HistLine, Pen, Row, cell_is_wide, cell_text, wcwidth
 from ptymux.term.vt_model import VtModel
 
@@ -559,17 +560,6 @@ class _Tmux:
                        capture_output=True, timeout=5)
 
 
-def _wait(predicate: Any, what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def _tmux_view(tmux: _Tmux) -> tuple[list[str], list[str], tuple[int, int], int]:
     rows = tmux("capture-pane", "-p", "-t", "s", "-S", "-").split("\n")[:-1]
     joined = tmux("capture-pane", "-p", "-J", "-t", "s", "-S", "-").split("\n")[:-1]
@@ -602,14 +592,15 @@ def test_the_same_rows_as_tmux() -> None:
             tmux("new-session", "-d", "-s", "s", "-x", "80", "-y", "24",
                  f"cat {data}; exec sleep 999")
             tmux("set-option", "-g", "window-size", "manual")
-            _wait(lambda: "q" * 70 in tmux("capture-pane", "-p", "-J", "-t", "s"), "the data")
+            wait_until(lambda: "q" * 70 in tmux("capture-pane", "-p", "-J", "-t", "s"),
+                       what="the data")
             m = model(TMUX_STREAM, 80, 24, history=2000)
             assert _vt_view(m) == _tmux_view(tmux)
             for cols, rows in sizes:
                 tmux("resize-window", "-t", "s", "-x", str(cols), "-y", str(rows))
-                _wait(lambda c=cols, r=rows: tmux("display-message", "-p", "-t", "s",
-                                                  "#{pane_width}x#{pane_height}").strip()
-                      == f"{c}x{r}", f"tmux at {cols}x{rows}")
+                wait_until(lambda c=cols, r=rows: tmux("display-message", "-p", "-t", "s",
+                                                       "#{pane_width}x#{pane_height}").strip()
+                           == f"{c}x{r}", what=f"tmux at {cols}x{rows}")
                 resize(m, cols, rows)
                 assert _vt_view(m) == _tmux_view(tmux), (cols, rows)
         finally:
