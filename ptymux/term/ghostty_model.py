@@ -46,6 +46,7 @@ import weakref
 from typing import Any
 
 from ptymux import __version__
+from ptymux.term.contained import count_error
 from ptymux.term.model import ScreenModel
 from ptymux.term.scrollback import lines_to_bytes
 from ptymux.term.skip import Columns, LineRule, segment_wraps
@@ -558,7 +559,7 @@ class GhosttyModel(ScreenModel):
                 data = data[done:]
             self._feed_counted(data)
         except Exception:
-            self.errors += 1
+            count_error(self, "ghostty_model")
 
     def _feed_counted(self, data: bytes) -> None:
         """Write ``data`` so that no more rows than ``_window`` enter the history between
@@ -642,7 +643,7 @@ class GhosttyModel(ScreenModel):
         try:
             return self._region() is None and bool(self._get("vt_ground", "bool"))
         except Exception:
-            self.errors += 1
+            count_error(self, "ghostty_model")
             return False
 
     def _line_rule(self) -> LineRule | None:
@@ -680,7 +681,7 @@ class GhosttyModel(ScreenModel):
             if self.history_limit:
                 self._observe()  # rows the resize pushed into the history
         except Exception:
-            self.errors += 1
+            count_error(self, "ghostty_model")
 
     # --- history_total and scrollback ----------------------------------------------------
 
@@ -760,7 +761,7 @@ class GhosttyModel(ScreenModel):
             self._observe()
             self._mark(self._total)
         except Exception:
-            self.errors += 1
+            count_error(self, "ghostty_model")
         return self._total
 
     def _mark(self, total: int) -> None:
@@ -890,7 +891,7 @@ class GhosttyModel(ScreenModel):
         try:
             return self._redraw()
         except Exception:
-            self.errors += 1
+            count_error(self, "ghostty_model")
             return (_PREAMBLE + "\n".join(self.capture())).encode("utf-8", "replace")
 
     def _redraw(self) -> bytes:

@@ -19,6 +19,7 @@ import pyte
 from pyte import graphics
 from wcwidth import wcwidth
 
+from ptymux.term.contained import count_error
 from ptymux.term.model import ScreenModel
 from ptymux.term.pyte_screen import (
     FLAG_MODES,
@@ -107,13 +108,13 @@ class PyteModel(ScreenModel):
         try:
             self._stream.feed(data)
         except Exception:
-            self._screen.errors += 1
+            count_error(self._screen, "pyte_model")
 
     def resize(self, cols: int, rows: int) -> None:
         try:
             self._screen.resize(rows, cols)
         except Exception:
-            self._screen.errors += 1
+            count_error(self._screen, "pyte_model")
         self.cols, self.rows = cols, rows
 
     def cursor(self) -> tuple[int, int]:

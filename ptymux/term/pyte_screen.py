@@ -23,6 +23,7 @@ import pyte
 from pyte import modes as mo
 from pyte.screens import Margins, StaticDefaultDict
 
+from ptymux.term.contained import count_error
 from ptymux.term.vt import ALT_MODES, MOUSE_ENCODINGS, MOUSE_MODES, set_tracked_mode
 
 FLAG_MODES = (1, 12, 1004, 1007, 2004)  # DECCKM, blink, focus, alternate scroll, paste
@@ -201,7 +202,7 @@ class ModeScreen(pyte.Screen):
         try:
             super().draw(data)
         except Exception:
-            self.errors += 1
+            count_error(self, "pyte_screen")
         finally:
             self._drawing = False
 
@@ -291,5 +292,5 @@ class ModeStream(pyte.ByteStream):
             return result
         except Exception:
             if isinstance(self.listener, ModeScreen):
-                self.listener.errors += 1
+                count_error(self.listener, "pyte_screen")
             return self._taking_plain_text  # pyte re-initialised its parser

@@ -42,7 +42,8 @@ from ptymux.term.cells import (
     pen_sgr,
 )
 from ptymux.term.charsets import CHARSETS, DEC_GRAPHICS, _run_res, cell_is_wide, wcwidth
-from ptymux.term.vt_parser import Parser, count_error
+from ptymux.term.contained import count_error
+from ptymux.term.vt_parser import Parser
 from ptymux.term.vt_screen import (
     ALLOW_DECCOLM,
     ALT_MODES,

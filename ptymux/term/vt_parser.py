@@ -43,6 +43,7 @@ from functools import partial
 from typing import Any
 
 from ptymux.term.charsets import CHARSET_CODES
+from ptymux.term.contained import count_error
 
 log = logging.getLogger(__name__)
 
@@ -202,20 +203,6 @@ OSCS: dict[str, str] = {
 }
 
 # Error counts at which a contained exception is logged (with its traceback).
-_LOGGED_AT = frozenset(10**k for k in range(10))
-
-
-def count_error(owner: Any, where: str, logger: logging.Logger = log) -> None:
-    """Count an exception the emulator contained (``owner.errors``) and log it, with its
-    traceback, the 1st, 10th, 100th... time for this terminal: a bug shows in the log, a
-    flood of them does not flood it. Call it from the ``except`` block."""
-    owner.errors += 1
-    n = owner.errors
-    if n in _LOGGED_AT:
-        logger.exception("terminal emulator error in %s (error %d of this terminal; logged"
-                         " at the 1st, 10th, 100th...)", where, n)
-
-
 def _parse_params(params: str) -> tuple[int, ...]:
     """CSI parameters as ints, sub-parameters dropped; _MALFORMED for a misplaced private
     marker or garbage."""

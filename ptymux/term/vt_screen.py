@@ -99,7 +99,7 @@ class Screen:
         # history.total at the last clear of the main screen: a taller window takes back
         # only the history rows that scrolled off after it (resize; tmux's "hscrolled").
         self.pull_mark = 0
-        self.errors = 0  # exceptions contained (vt_parser.count_error)
+        self.errors = 0  # exceptions contained (term/contained.py, count_error)
         self.replies: list[str] = []
         self.title = ""
         self.icon = ""
