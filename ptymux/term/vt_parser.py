@@ -69,6 +69,11 @@ _CSI_WITH_C0 = re.compile(
     r"\x1b\[(?P<params>[\x00-\x17\x19\x1c-\x1f0-?]*)(?P<inter>[ -/]*)(?P<final>[@-~])"
 )
 _C0_IN = re.compile(r"[\x00-\x1f]")
+# C0 controls right after ESC (vttest, fuzzers): they act, and the sequence goes on after
+# them (xterm, DEC's parser: ``ESC TAB [ 2 4 d`` is a TAB, then VPA 24). The sequence is
+# looked for in at most _AFTER_C0 characters after them (longer ones: as before, ignored).
+_ESC_C0 = re.compile(r"\x1b([\x00-\x17\x19\x1c-\x1f]+)")
+_AFTER_C0 = 512
 # CAN / SUB abort a sequence being read; nothing of it is shown.
 _CANCELLED = re.compile(r"\x1b(?:\[[ -?]*|[ -/]*)[\x18\x1a]")
 # A malformed CSI sequence (parameter after intermediate...): ignored up to its final byte.
@@ -85,6 +90,7 @@ _CSI_PARAMS, _CSI_INTER, _CSI_FINAL = _G["csi_params"], _G["csi_inter"], _G["csi
 _OSC_BODY, _OSC_END = _G["osc_body"], _G["osc_end"]
 _STRING_KIND, _STRING_BODY = _G["string_kind"], _G["string_body"]
 _ESC_INTER, _ESC_FINAL = _G["esc_inter"], _G["esc_final"]
+_BROKEN = _G["broken"]
 del _G
 
 # CSI parameter strings -> their values (programs send the same few over and over);
@@ -320,6 +326,9 @@ class Parser:
                     c = _CANCELLED.match(s, start)
                     if c is not None:
                         return c.end()
+                    c = _ESC_C0.match(s, start)
+                    if c is not None:
+                        return self._esc_after_controls(s, c.end(), c.group(1), ctl)
                     c = _CSI_WITH_C0.match(s, start)
                     if c is not None and m.end() == start + 1:
                         # Handled by re-feeding: controls first, then the clean sequence.
@@ -337,6 +346,25 @@ class Parser:
             except Exception:
                 count_error(self, "feed")
         return None
+
+    def _esc_after_controls(self, s: str, end: int, controls: str,
+                            ctl: dict[str, Callable[[], None]]) -> int | None:
+        """``ESC``, C0 ``controls``, then the rest of a sequence from ``s[end]``: the
+        controls act, then the sequence does. Returns where to resume, as ``_run``."""
+        for ch in controls:
+            handler = ctl.get(ch)
+            if handler is not None:
+                handler()
+        window = "\x1b" + s[end : end + _AFTER_C0]
+        whole = end + _AFTER_C0 >= len(s)  # the window holds the rest of the input
+        if whole and len(window) < _MAX_HELD and _INCOMPLETE.fullmatch(window):
+            self._held = window  # (the controls have acted: they are not held)
+            return None
+        t = _TOKEN.match(window)
+        if t is None or t.lastindex == _BROKEN or (t.end() == len(window) and not whole):
+            return end  # no sequence to go on with: the ESC is dropped, as before
+        self._run(window[: t.end()], 0)
+        return end + t.end() - 1
 
     def _dispatch_csi(
         self, params: str, inter: str, final: str,

@@ -157,3 +157,23 @@ def test_operations_exist_on_the_screen() -> None:
     assert not missing
     # the parser's own attributes shadow nothing of the screen's
     assert not set(vars(Recorder())) & set(dir(Screen))
+
+
+def test_c0_controls_right_after_esc_act_and_the_sequence_goes_on() -> None:
+    """xterm and DEC's parser: ``ESC TAB [ 2 4 d`` is a TAB, then VPA 24 (it used to end the
+    escape and print ``[24d``); also split across two feeds, and with nothing after."""
+    from ptymux.term.vt_model import VtModel
+
+    cases = [
+        ([b"\x1b\t[24d"], (8, 23), ""),
+        ([b"ab\x1b\t[3;5H"], (4, 2), "ab"),
+        ([b"\x1b\t7x\x1b8"], (8, 0), "        x"),  # TAB, then DECSC ... DECRC
+        ([b"\x1b\t[2", b"4d"], (8, 23), ""),
+        ([b"x\x1b\r"], (0, 0), "x"),  # (an ESC with nothing after: held, nothing printed)
+    ]
+    for feeds, cursor, first_row in cases:
+        model = VtModel(20, 30, 100)
+        for data in feeds:
+            model.feed(data)
+        assert model.cursor() == cursor, feeds
+        assert model.capture()[0] == first_row, feeds
