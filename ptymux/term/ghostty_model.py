@@ -68,7 +68,7 @@ _PREAMBLE = (
     "\x1b[r\x1b[?6l\x1b[?69l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, LNM
     "\x1b[?1l\x1b>\x1b[?25h\x1b[?2004l\x1b[?9l\x1b[?1000l\x1b[?1001l\x1b[?1002l\x1b[?1003l"
     "\x1b[?1005l\x1b[?1006l\x1b[?1015l\x1b[?1016l\x1b[?1004l\x1b[?1007l\x1b[?5l\x1b[?12l"
-    "\x1b[?45l\x1b[0 q"
+    "\x1b[?45l\x1b[?1045l\x1b[0 q"
     "\x1b[0m\x1b(B\x1b)B\x0f\x1b[H\x1b[2J"
 )
 _CHARSETS_OFF = "\x1b(B\x1b)B\x0f"

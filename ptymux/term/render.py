@@ -20,6 +20,7 @@ from ptymux.term.vt import (
     MOUSE_MODES,
     PROTECTED,
     REVERSE_WRAP,
+    REVERSE_WRAP_EXTENDED,
     HistLine,
     Pen,
     Row,
@@ -232,6 +233,7 @@ def redraw(t: Terminal) -> str:
         out.append(_flag(ALLOW_DECCOLM, True))
     out.append(_flag(7, t.autowrap))
     out.append(_flag(REVERSE_WRAP, t.reverse_wrap))
+    out.append(_flag(REVERSE_WRAP_EXTENDED, t.reverse_wrap_extended))
     out.append("\x1b[4h" if t.insert else "\x1b[4l")
     out.append("\x1b[20h" if t.lnm else "\x1b[20l")
     for mode in FLAG_MODES:
@@ -281,8 +283,10 @@ def leave(t: Terminal) -> str:
         out.append(f"\x1b[>{resource}m")
     for key in t.colours:
         out.append(f"\x1b]104;{key[2:]}\x1b\\" if key.startswith("4;") else f"\x1b]1{key}\x1b\\")
-    if t.reverse_wrap:  # (the client's reset knows neither of these)
+    if t.reverse_wrap:  # (the client's reset knows none of these)
         out.append(_flag(REVERSE_WRAP, False))
+    if t.reverse_wrap_extended:
+        out.append(_flag(REVERSE_WRAP_EXTENDED, False))
     if t.pen.flags & PROTECTED:
         out.append(DECSCA_OFF)
     return "".join(out)

@@ -74,8 +74,10 @@ ALT_MODES = (47, 1047, 1049)
 DECCOLM = 3  # 80/132 columns: clears the screen, never resizes (see set_dec_modes)
 ALLOW_DECCOLM = 40
 REVERSE_WRAP = 45
+REVERSE_WRAP_EXTENDED = 1045  # xterm's XTREVWRAP2
 SAVE_CURSOR_MODE = 1048  # DECSC on set, DECRC on reset; not a state (not in KNOWN_DEC)
-KNOWN_DEC = frozenset((DECCOLM, 6, 7, 25, ALLOW_DECCOLM, REVERSE_WRAP, 66, 2026) + FLAG_MODES
+KNOWN_DEC = frozenset((DECCOLM, 6, 7, 25, ALLOW_DECCOLM, REVERSE_WRAP, REVERSE_WRAP_EXTENDED,
+                       66, 2026) + FLAG_MODES
                       + MOUSE_MODES + MOUSE_ENCODINGS + ALT_MODES)
 
 KITTY_DEPTH = 8  # kitty keyboard flag stack entries per screen (kitty's and ghostty's limit)
@@ -133,6 +135,7 @@ class Screen:
         self.bottom = rows - 1
         self.autowrap = True
         self.reverse_wrap = False  # ?45: BS at the left margin goes up to the row above's end
+        self.reverse_wrap_extended = False  # ?1045: ... whether or not that row wrapped
         self.allow_deccolm = False  # ?40: DECCOLM (?3) is acted on
         self.col132 = False  # ?3 as last set (answered by DECRQM; the width never changes)
         # DECSCA 1 was seen since the last RIS: only then does a redraw send DECSCA (a
@@ -458,7 +461,8 @@ class Screen:
         the last column), and at the left edge the cursor goes on to the last column of
         the row above when that row soft-wrapped into this one, never above the top of the
         scroll region (of the screen when the cursor is above the region)."""
-        if not (self.reverse_wrap and self.autowrap):
+        extended = self.reverse_wrap_extended
+        if not ((self.reverse_wrap or extended) and self.autowrap):
             self.pending = False
             self.x = max(self.x - n, 0)
             return
@@ -470,9 +474,18 @@ class Screen:
             step = min(self.x, n)
             self.x -= step
             n -= step
-            if n <= 0 or self.y <= top or not self.buf[self.y - 1].wrapped:
+            if n <= 0:
                 return
-            self.y -= 1
+            if self.y <= top:
+                if not extended:
+                    return
+                # extended (?1045, xterm and libghostty-vt): from the region's top left
+                # corner on to its bottom right, and round again (each step uses one)
+                self.y = self.bottom if self.y >= self.top else self.rows - 1
+            elif extended or self.buf[self.y - 1].wrapped:
+                self.y -= 1
+            else:
+                return
             self.x = self.cols - 1
             n -= 1
 
@@ -1059,6 +1072,8 @@ class Screen:
             return self.autowrap
         if mode == REVERSE_WRAP:
             return self.reverse_wrap
+        if mode == REVERSE_WRAP_EXTENDED:
+            return self.reverse_wrap_extended
         if mode == ALLOW_DECCOLM:
             return self.allow_deccolm
         if mode == DECCOLM:
@@ -1105,6 +1120,8 @@ class Screen:
                 self.autowrap = on
             elif mode == REVERSE_WRAP:
                 self.reverse_wrap = on
+            elif mode == REVERSE_WRAP_EXTENDED:
+                self.reverse_wrap_extended = on
             elif mode == ALLOW_DECCOLM:
                 self.allow_deccolm = on
             elif mode == DECCOLM:

@@ -145,6 +145,37 @@ def test_reverse_wrap_is_redrawn_and_reported() -> None:
     assert b"\x1b[?45l" in m.leave()
 
 
+# Extended reverse wrap (?1045, xterm's XTREVWRAP2; libghostty-vt's reverse_wrap_extended):
+# the row above is gone to whether or not it soft-wrapped, and from the top left corner of
+# the scroll region on to its bottom right.
+
+def test_extended_reverse_wrap_crosses_rows_that_did_not_wrap() -> None:
+    m = model(b"\x1b[?1045habc\r\n\x08")
+    assert cursor(m) == (9, 0)
+    m = model(b"\x1b[?45habc\r\n\x08")  # (only ?45: stays, see above)
+    assert cursor(m) == (0, 1)
+
+
+def test_extended_reverse_wrap_goes_round_from_the_top_left_to_the_bottom_right() -> None:
+    m = model(b"\x1b[?1045h\x1b[H\x08")
+    assert cursor(m) == (9, 3)  # (model(): 10 columns, 4 rows)
+    m = model(b"\x1b[?1045h\x1b[2;3r\x1b[2;1H\x08")  # inside a region: its bottom
+    assert cursor(m) == (9, 2)
+    m = model(b"\x1b[?1045h\x1b[H\x1b[40D")  # 40 steps: once round the 4 rows
+    assert cursor(m) == (0, 0)
+    m.feed(b"\x1b[21D")  # 1 to the bottom right, 9 along it, 1 up, 9, 1 up
+    assert cursor(m) == (9, 1)
+
+
+def test_extended_reverse_wrap_needs_autowrap_and_is_redrawn_reported_and_reset() -> None:
+    m = model(b"\x1b[?1045h\x1b[?7labc\r\n\x08")
+    assert cursor(m) == (0, 1)
+    m = model(b"\x1b[?1045h\x1b[?1045$p")
+    assert m.take_replies() == b"\x1b[?1045;1$y"
+    assert round_trip(m) == []
+    assert b"\x1b[?1045h" in m.redraw() and b"\x1b[?1045l" in m.leave()
+
+
 # -- 4. 8-bit C1 controls in a UTF-8 session --------------------------------------------
 # ctlseqs: "It is not possible to use a C1 control obtained from decoding the UTF-8 text";
 # raw C1 bytes are badly-formed UTF-8. So in a UTF-8 session no C1 control acts.
