@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 # What ps -e, top and pgrep show for the daemon (tmux's "tmux: server"); at most 15 bytes.
 PROCESS_NAME = b"ptymux: server"
-KEEP_CODE_DELAY = 1.0  # seconds after start before the server copies its code aside
+KEEP_CODE_DELAY = 5.0  # seconds after start before the server copies its code aside
 KEEP_CODE_RETRY = 10.0  # seconds before trying that again (out of fds...)
 
 _pid_file_fd = -1  # the pid file, kept open while the server lives (serves_pid_file)
