@@ -221,31 +221,24 @@ class Server:
         try:
             # (-H: a status kept on that host is read by its server: started if need be)
             conn = connect(self.paths, start=bool(self.paths.host))
+            try:
+                result = conn.request(p.Wait(target=target), timeout=None)
+            finally:
+                conn.close()
         except NoServer:
             ended = statuses.take(self.paths.status, target)
             if ended is None:
                 raise PtymuxError(f"can't find session: {target}") from None
             return statuses.exit_code(ended.status, ended.signal)
         except ClientError as e:
-            # (a server on its way out may close the connection before its hello: what it
-            # kept answers, as below)
-            ended = None if e.code == 2 or self.paths.host else statuses.take(
-                self.paths.status, target)
-            if ended is None:
-                raise PtymuxError(str(e), e.code) from None
-            return statuses.exit_code(ended.status, ended.signal)
-        try:
-            result = conn.request(p.Wait(target=target), timeout=None)
-        except ClientError as e:
             # The server may have been on its way out (its last session just ended, the
-            # status already kept): what it kept answers.
+            # status already kept), closing the connection before its hello or its answer:
+            # what it kept answers.
             ended = None if e.code == 2 or self.paths.host else statuses.take(
                 self.paths.status, target)
             if ended is None:
                 raise PtymuxError(str(e), e.code) from None
             return statuses.exit_code(ended.status, ended.signal)
-        finally:
-            conn.close()
         assert isinstance(result, p.WaitResult)
         return statuses.exit_code(result.status, result.signal)
 

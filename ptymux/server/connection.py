@@ -217,13 +217,6 @@ class Connection:
             "outbound": base64.b64encode(outbound).decode(), "attached": attached,
         }
 
-    def handover_fds(self) -> list[int]:
-        """The fds a hand-over must keep open for this connection."""
-        fds = [self.sock.fileno()]
-        if self.terminal is not None:
-            fds.append(self.terminal.fd)
-        return fds
-
     def resume(self, state: dict[str, Any], session: Session | None) -> None:
         """Carry on where the old code left this connection (``handover_state``): what it
         had still to send goes first, then, for an attached client, a redraw of its
@@ -431,15 +424,8 @@ class Connection:
         """Draw the session from the model (this terminal is larger than the session)."""
         self._render_timer = None
         session = self.session
-        if session is None or self.closed or self._catching_up:
-            return
-        try:
-            out = _SYNC_ON + session.screen().redraw() + _SYNC_OFF
-        except Exception:
-            log.exception("session %s: redraw failed", session.id)
-            return
-        for start in range(0, len(out), p.MAX_DATA):
-            self.output(out[start : start + p.MAX_DATA], whole=True)
+        if session is not None and not self.closed and not self._catching_up:
+            session.redraw_client(self, _SYNC_ON, _SYNC_OFF)
 
     def session_ended(self, session: Session) -> None:
         try:

@@ -193,6 +193,7 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
         server.reap()  # programs that ended during the exec: their SIGCHLD was the old code's
         if handover["fallback"] is not None:  # taken over: the old code's copy has served
             ho.drop_code(handover["fallback"]["path"])
+        server.code_copy = ho.running_copy(server)  # (a fallback runs from its copy)
     else:
         await server.start(sock)
     server.call_later(KEEP_CODE_DELAY, _keep_code, server)
@@ -219,10 +220,10 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
 
         guard.recover(server, f"{type(e).__name__}: {e}")
         raise  # (recover returns only if it could not re-execute)
-    if server.code_copy is not None or server.handovers:
+    if server.code_copy is not None:
         from ptymux.server import handover as done
 
-        done.drop_code(server.code_copy or done.running_copy(server))
+        done.drop_code(server.code_copy)
 
 
 def _keep_code(server: Server, tries: int = 3) -> None:

@@ -304,13 +304,7 @@ def hand_over(server: Server, requester: Connection | None, rid: int,
         _remove(path)
         log.warning("hand-over refused by the installed code: %s", refusal)
         return refusal
-    fds = [listener.fileno()]
-    if requester is not None:
-        fds.append(requester.sock.fileno())
-    for conn, _state in carried:
-        fds += conn.handover_fds()
-    for s in sessions:
-        fds += [fd for fd in (s.process.master, s.log_fd) if fd is not None and fd >= 0]
+    fds = _record_fds(record)
     argv = [sys.executable, "-P", "-m", "ptymux.server", "--handover", path,
             *server.exec_args()]
     log.info("hand-over: %d sessions and %d clients to %s", len(sessions), len(carried),
@@ -344,12 +338,10 @@ def keep_code(server: Server) -> None:
     Copies left by servers that are gone (SIGKILL) are removed on the way."""
     import shutil
 
+    if server.code_copy is not None:  # a fallback: it runs from such a copy already
+        return
     base = os.path.dirname(record_path(server))
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    running_from = running_copy(server)
-    if running_from is not None:
-        server.code_copy = running_from  # a fallback: we run from such a copy already
-        return
     with contextlib.suppress(OSError):
         for name in os.listdir(base):
             if name.startswith("code-") and not _alive(name.split("-")[1]):
@@ -550,8 +542,7 @@ def restore(server: Server, record: dict[str, Any]) -> None:
     server.crashes = [float(t) for t in record["crashes"]]
     from ptymux.server import connection as connection_module
 
-    taken = [rec["client"] for rec in record["connections"]]
-    connection_module._CLIENT_IDS = itertools.count(max([record["next_client"], *taken]) + 1)
+    connection_module._CLIENT_IDS = itertools.count(record["next_client"])  # (past them all)
     attached: list[tuple[int, Connection, Session, dict[str, Any]]] = []
     for rec in record["connections"]:
         conn = Connection.adopt(server, rec["fd"], rec["greeted"])

@@ -460,10 +460,10 @@ class Session:
             if other is not redraw_others:
                 self.redraw_client(other)
 
-    def redraw_client(self, client: Attachment, before: bytes = b"") -> None:
-        """A full redraw for one attached client (after ``before``)."""
+    def redraw_client(self, client: Attachment, before: bytes = b"", after: bytes = b"") -> None:
+        """A full redraw for one attached client (between ``before`` and ``after``)."""
         try:
-            out = before + self.screen().redraw()
+            out = before + self.screen().redraw() + after
         except Exception:
             log.exception("session %s: redraw failed", self.id)
             return

@@ -153,6 +153,11 @@ class FdWriter:
                 part[0] -= taken
                 self._begun = True
 
+    def _droppable(self, index: int, payload: int) -> bool:
+        """Whether the ``index``-th frame queued (of ``payload``, -1: not output) may be
+        dropped: live output, none of it written yet."""
+        return payload >= 0 and not (index == 0 and self._begun)
+
     def drop(self) -> int:
         """Discard every output frame not begun; the total of their payload sizes (what
         the client will never get). Replies and a begun frame stay."""
@@ -163,7 +168,7 @@ class FdWriter:
         pos = 0
         for i, part in enumerate(self._parts):
             size, payload = part
-            if payload >= 0 and not (i == 0 and self._begun):
+            if self._droppable(i, payload):
                 dropped += payload
                 self._output -= size
             else:
@@ -190,7 +195,7 @@ class FdWriter:
         dropped = 0
         pos = 0
         for i, (size, payload) in enumerate(self._parts):
-            if payload >= 0 and not (i == 0 and self._begun):
+            if self._droppable(i, payload):
                 dropped += payload
             else:
                 kept += self._buf[pos : pos + size]
