@@ -141,6 +141,8 @@ VANISH_BURSTS = 4  # the first warms the allocator up: it is not counted (see va
 VANISH_CLIENTS = 32  # clients per burst that leave a big partial frame and go
 VANISH_BYTES = 900_000  # of a MAX_FRAME frame, each
 VANISH_ALLOWANCE = 8 << 20  # RSS growth from after the second burst to after the last
+VANISH_TRIM_WAIT = 0.3  # seconds after a burst's closes: past the server's TRIM_DELAY (0.1)
+VANISH_SETTLE = 2.0  # seconds a later burst's memory may take to come back
 UNREAD_CLIENTS = 1  # clients that ask for replies and read none
 UNREAD_REQUESTS = 60_000  # capture requests it sends (replies of 0.5-2 KiB: 30-120 MiB)
 UNREAD_ALLOWANCE = 12 << 20  # server RSS growth allowed meanwhile (for all of them)
@@ -1313,6 +1315,13 @@ class Fuzzer:
                 for sock in socks:
                     sock.close()
             wait_for(functools.partial(fds_at_most, pid, fds), SETTLE, 0.02)  # closes seen
+            # The server gives freed buffers back a moment after the closes (trim_soon):
+            # the first two bursts set the baseline once that moment has passed; a later
+            # one may take until VANISH_SETTLE to come back within the allowance.
+            if len(after) < 2:
+                time.sleep(VANISH_TRIM_WAIT)
+            else:
+                wait_for(lambda: rss(pid) - after[1] <= VANISH_ALLOWANCE, VANISH_SETTLE, 0.05)
             after.append(rss(pid))
         # After the first burst glibc raises its mmap threshold (a freed mmapped chunk sets
         # it), so the second burst's buffers come from the heap, which keeps its pages:
