@@ -313,13 +313,18 @@ class Mux:
         return term
 
     def server_pid(self) -> int | None:
-        for line in self.log().splitlines():
-            if "listening on" in line:
-                pid = int(line.split("[", 1)[1].split("]", 1)[0])
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, 0)
-                    return pid
-        return None
+        """The running server's pid, from its pid file (written before the first 'new -d'
+        returns, unlike the log's 'listening' line); None if there is none or it is dead."""
+        try:
+            with open(os.path.join(self.root, "state", "ptymux", "server-default.pid")) as f:
+                pid = int(f.read().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        return pid
 
     def log(self) -> str:
         path = os.path.join(self.root, "state", "ptymux", "server-default.log")

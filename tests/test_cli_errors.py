@@ -236,9 +236,14 @@ def test_detached_size_options(mux: Mux) -> None:
     assert "wide: sleep 60 (1000x30)" in mux.run("ls").stdout
 
 
-def _started(mux: Mux, name: str) -> str:
-    """The server's log line for the start of session ``name``."""
-    return [line for line in mux.log().splitlines() if f"({name}) started:" in line][0]
+def _model(mux: Mux, name: str) -> str:
+    """The emulator model session ``name`` got, from the server's log (the model is made
+    just after 'new' is answered: waited for)."""
+    def logged() -> list[str]:
+        return [line for line in mux.log().splitlines() if f"({name}) model " in line]
+
+    wait_until(logged, what=f"the log's line for session {name}'s model")
+    return logged()[0].rsplit(" ", 1)[1]
 
 
 def test_the_emulator_is_chosen_per_session(mux: Mux) -> None:
@@ -246,17 +251,17 @@ def test_the_emulator_is_chosen_per_session(mux: Mux) -> None:
 
     native = "GhosttyModel" if available() else "VtModel"
     mux.run("new", "-d", "-s", "default", "--", "sleep", "60", check=True)
-    assert _started(mux, "default").endswith("model VtModel")
+    assert _model(mux, "default") == "VtModel"
     for kind, model in (("vt", "VtModel"), ("pyte", "PyteModel"), ("ghostty", native)):
         mux.run("new", "-d", "-s", kind, "--", "sleep", "60",
                 env={**mux.env, "PTYMUX_EMULATOR": kind}, check=True)
-        assert _started(mux, kind).endswith(f"model {model}")
+        assert _model(mux, kind) == model
     config = os.path.join(mux.root, "emulator.toml")
     with open(config, "w") as f:
         f.write('emulator = "pyte"\n')
     mux.run("new", "-d", "-s", "fromconfig", "--", "sleep", "60",
             env={**mux.env, "PTYMUX_CONFIG": config}, check=True)
-    assert _started(mux, "fromconfig").endswith("model PyteModel")
+    assert _model(mux, "fromconfig") == "PyteModel"
 
     bad = mux.run("new", "-d", "--", "true", env={**mux.env, "PTYMUX_EMULATOR": "fast"})
     assert bad.returncode == 1

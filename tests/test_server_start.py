@@ -200,3 +200,80 @@ def test_the_api_starts_a_fresh_interpreter_not_a_fork_of_its_caller(mux: Mux) -
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         assert b"ptymux.server" in f.read().split(b"\0")
     assert pid not in _children(os.getpid())
+
+
+# --- the first 'new -d' is answered before the server's loop exists (server/spawn.py) ------
+
+
+def _held(mux: Mux) -> tuple[dict[str, str], str]:
+    """An environment whose forking 'new -d' leaves the server held, once it has answered,
+    until the returned path exists (the PTYMUX_TEST_HOLD_START hook)."""
+    release = os.path.join(mux.root, "release")
+    return {**mux.env, "PTYMUX_TEST_HOLD_START": release}, release
+
+
+def test_the_first_new_is_answered_before_the_server_loop_exists(mux: Mux) -> None:
+    env, release = _held(mux)
+    try:
+        new = mux.run("new", "-d", "-s", "early", "--", "sh", "-c", "echo started; sleep 60",
+                      env=env, timeout=15)
+        # It returned while the server is held before its loop: nothing answers there yet.
+        assert (new.returncode, new.stdout, new.stderr) == (0, "", "")
+        pid = mux.server_pid()
+        assert pid
+        program = wait_until(lambda: _children(pid), what="the session's program")
+        assert len(program) == 1
+        assert "listening on" not in mux.log()  # (logged once its loop runs)
+        with open(f"/proc/{pid}/comm") as f:
+            assert f.read().strip() == "ptymux: server"
+    finally:
+        with open(release, "w"):
+            pass
+    listed = mux.run("ls", check=True).stdout
+    assert listed.startswith("early: sh -c 'echo started; sleep 60' (80x24)")
+    assert wait_until(lambda: "started" in mux.run("capture", "-t", "early").stdout,
+                      what="the program's first output in the session")
+    assert _children(pid) == program  # the same program, taken over by the loop
+    assert "listening on" in mux.log()
+
+
+def test_a_first_new_that_fails_is_answered_from_the_start(mux: Mux) -> None:
+    """Refused before the loop exists: the same one-line errors and statuses as later."""
+    bad_name = mux.run("new", "-d", "-s", "a b", "--", "true")
+    assert bad_name.returncode == 2
+    assert bad_name.stderr == ("ptymux: bad session name 'a b': use printable characters"
+                               " without spaces, ':' or '.'\n")
+    mux.run("kill-server")
+    missing = mux.run("new", "-d", "--", "/nonexistent/program")
+    assert missing.returncode == 1
+    assert missing.stderr == ("ptymux: can't run '/nonexistent/program':"
+                              " No such file or directory\n")
+    mux.run("new", "-d", "-s", "next", "--", "sleep", "60", check=True)
+    assert mux.run("ls", "-F", "#{session_id} #{session_name}", check=True).stdout == "$0 next\n"
+
+
+def test_a_socket_removed_while_the_server_starts_comes_back(mux: Mux) -> None:
+    env, release = _held(mux)
+    try:
+        mux.run("new", "-d", "-s", "x", "--", "sleep", "60", env=env, check=True, timeout=15)
+        os.unlink(mux.socket)
+    finally:
+        with open(release, "w"):
+            pass
+    wait_until(lambda: os.path.exists(mux.socket), what="the socket to be re-created")
+    assert mux.run("ls", check=True).stdout.startswith("x: sleep 60 ")
+
+
+def test_a_first_program_that_ends_before_the_loop_leaves_its_status(mux: Mux) -> None:
+    env, release = _held(mux)
+    try:
+        mux.run("new", "-d", "-s", "quick", "--", "sh", "-c", "exit 7", env=env, check=True,
+                timeout=15)
+        pid = mux.server_pid()
+        assert pid
+        wait_until(lambda: _stat(_children(pid)[0])[0] == "Z" if _children(pid) else False,
+                   what="the program to end (a zombie: nobody has reaped it yet)")
+    finally:
+        with open(release, "w"):
+            pass
+    assert mux.run("wait", "-t", "quick").returncode == 7

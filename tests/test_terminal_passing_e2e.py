@@ -176,6 +176,7 @@ def _attach(**fields: object) -> bytes:
 @pytest.mark.parametrize("mux", ["passed"], indirect=True)
 def test_fd_passing_is_checked_and_leaks_nothing(mux: Mux) -> None:
     mux.run("new", "-d", "-s", "victim", "--", "sh", "-c", "echo alive; sleep 60", check=True)
+    mux.run("ls", check=True)  # (answered once the server's loop and its fds are there)
     baseline = _fd_count(mux)
 
     # A pipe is not a terminal: the server keeps to frames, and says so.

@@ -224,3 +224,15 @@ def test_records_are_namedtuples() -> None:
     assert Point._field_defaults == {"y": 7} and p1._replace(x=2) == Point(2, 7)
     with pytest.raises(TypeError):
         Point()  # type: ignore[call-arg]
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("aZ9_@%+=:,./-'\" $\\\té!*?~#\n"),
+                        max_size=6), max_size=4)
+       | st.lists(st.text(max_size=8), max_size=3))
+def test_a_command_line_is_quoted_as_shlex_quotes_it(argv: list[str]) -> None:
+    """server/spawn.py quotes without shlex (and its re) to stay off a new server's path."""
+    import shlex
+
+    from ptymux.server.spawn import command_line
+
+    assert command_line(argv) == shlex.join(argv)

@@ -144,7 +144,7 @@ class Connection:
             while True:
                 msg = self.receive(timeout)
                 if isinstance(msg, p.Error) and msg.id in (rid, None):
-                    raise ClientError(msg.message, p.EXIT_STATUS.get(msg.code, 1))
+                    break
                 if isinstance(msg, p.Chunk) and msg.id == rid:
                     chunks.append(msg.data)
                 elif isinstance(msg, p.Reply) and msg.id == rid:
@@ -153,13 +153,23 @@ class Connection:
                     others.append(msg)
         finally:
             self._inbox[:0] = others
-        try:
-            return p.parse_result(command, msg.result, chunks)
-        except p.ProtocolError as e:
-            raise ClientError(f"bad reply from the server: {e}") from None
+        return _result(command, msg, chunks)
 
     def close(self) -> None:
         self.sock.close()
+
+
+def _result(command: str, msg: p.Message, chunks: list[str]) -> p.Message:
+    """A command's result from its answer (a Reply, after its chunks); an Error, or a
+    result that does not parse, as ClientError."""
+    if isinstance(msg, p.Error):
+        raise ClientError(msg.message, p.EXIT_STATUS.get(msg.code, 1))
+    if not isinstance(msg, p.Reply):
+        raise ClientError(f"bad reply from the server: {type(msg).__name__}")
+    try:
+        return p.parse_result(command, msg.result, chunks)
+    except p.ProtocolError as e:
+        raise ClientError(f"bad reply from the server: {e}") from None
 
 
 def _connect_socket(paths: ServerPaths) -> socket.socket | None:
@@ -273,11 +283,40 @@ def connect(paths: ServerPaths, start: bool = False, stay: bool = False) -> Conn
     return _greet(open_socket(paths, start, stay))
 
 
+class First:
+    """A ``new -d`` for a server this client may have to start: one forked from this
+    process answers it as it starts, before its event loop exists (server/spawn.py), and
+    ``result`` is then that answer; else it stays None and the request goes the usual way."""
+
+    def __init__(self, request: p.NewSession) -> None:
+        self.request = request
+        self.result: p.Message | None = None
+
+
+def connect_or_create(paths: ServerPaths, request: p.NewSession) -> Connection | p.Message:
+    """``new -d``: a connection to the running server, or, if this client had to start
+    one, the request's result (the session is made already)."""
+    first = First(request)
+    sock = _open(paths, True, False, first)
+    if sock is None:
+        assert first.result is not None
+        return first.result
+    return _greet(sock)
+
+
 def open_socket(paths: ServerPaths, start: bool = False, stay: bool = False
                 ) -> socket.socket:
     """A socket connected to the server at ``paths``, not greeted yet (``ptymux proxy``
     relays the greeting of a client on another host); with ``start``, start one first if
     none is running."""
+    sock = _open(paths, start, stay, None)
+    assert sock is not None  # (only a First is answered without one)
+    return sock
+
+
+def _open(paths: ServerPaths, start: bool, stay: bool, first: First | None
+          ) -> socket.socket | None:
+    """``open_socket``; None once a server started here has answered ``first``."""
     if len(paths.socket.encode()) > 100:
         raise ClientError(f"socket path too long for a Unix socket: {paths.socket}")
     while True:
@@ -285,7 +324,9 @@ def open_socket(paths: ServerPaths, start: bool = False, stay: bool = False
         if sock is None and not start:
             raise NoServer(f"no server running on {paths.socket}")
         if sock is None:
-            sock = _start_server(paths, stay)
+            sock = _start_server(paths, stay, first)
+            if first is not None and first.result is not None:
+                return None
         if sock is not None:
             return sock
         # We waited while another client started the server: look again from the start.
@@ -357,7 +398,8 @@ def _wake(paths: ServerPaths, pid: int) -> socket.socket | None:
         time.sleep(0.02)
 
 
-def _start_server(paths: ServerPaths, stay: bool = False) -> socket.socket | None:
+def _start_server(paths: ServerPaths, stay: bool = False, first: First | None = None
+                  ) -> socket.socket | None:
     """Start the daemon under the start lock; None if we had to wait for the lock.
 
     As tmux does: the client that takes the lock at once looks for a server once more,
@@ -374,7 +416,7 @@ def _start_server(paths: ServerPaths, stay: bool = False) -> socket.socket | Non
     try:
         if not _take_lock(lock_fd, paths.lock):
             return None
-        sock = _find_server(paths) or _spawn_server(paths, stay)
+        sock = _find_server(paths) or _spawn_server(paths, stay, first)
         _remove_lock(paths.lock, lock_fd)
         return sock
     except OSError as e:
@@ -441,8 +483,10 @@ def start_server(paths: ServerPaths, stay: bool = False) -> Connection:
     return connect(paths, start=True, stay=stay)
 
 
-def _spawn_server(paths: ServerPaths, stay: bool = False) -> socket.socket:
-    """Start the daemon and wait until it is listening.
+def _spawn_server(paths: ServerPaths, stay: bool = False, first: First | None = None
+                  ) -> socket.socket | None:
+    """Start the daemon and wait until it is listening; None once a forked daemon has
+    answered ``first`` (its result is then set).
 
     The ``ptymux`` command forks it out of itself (``ptymux.server.daemon.fork_server``), as
     tmux does: no second interpreter to start. Anything else (see ``_may_fork``) runs
@@ -459,7 +503,8 @@ def _spawn_server(paths: ServerPaths, stay: bool = False) -> socket.socket:
         if _may_fork():
             from ptymux.server.daemon import fork_server
 
-            fork_server(paths.socket, paths.log, paths.pid, paths.status, stay, write_end)
+            fork_server(paths.socket, paths.log, paths.pid, paths.status, stay, write_end,
+                        first.request if first is not None else None)
             os.close(write_end)
             write_end = -1
         else:
@@ -482,6 +527,9 @@ def _spawn_server(paths: ServerPaths, stay: bool = False) -> socket.socket:
         os.close(read_end)
         if write_end >= 0:
             os.close(write_end)
+    if first is not None and answer.startswith(b"ok") and len(answer) > 2:
+        first.result = _first_result(first.request, answer[2:])
+        return None
     if answer != b"ok":
         message = answer.decode(errors="replace").strip() or "the server died while starting"
         raise ClientError(f"{message} (log: {paths.log})")
@@ -489,6 +537,17 @@ def _spawn_server(paths: ServerPaths, stay: bool = False) -> socket.socket:
     if sock is None:
         raise ClientError(f"the server started but is not answering on {paths.socket}")
     return sock
+
+
+def _first_result(request: p.NewSession, frame: bytes) -> p.Message:
+    """The result of the first request, from its answer's frame on the ready pipe."""
+    try:
+        msgs = p.FrameDecoder().messages(frame)
+    except p.ProtocolError as e:
+        raise ClientError(f"bad reply from the server: {e}") from None
+    if len(msgs) != 1:
+        raise ClientError("bad reply from the server: not one answer on the ready pipe")
+    return _result(p.command_of(request), msgs[0], [])
 
 
 def _may_fork() -> bool:

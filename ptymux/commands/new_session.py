@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from ptymux import protocol as p
-from ptymux.client.connection import ClientError, connect, starting_point
+from ptymux.client.connection import ClientError, connect, connect_or_create, starting_point
+from ptymux.client.connection import Connection as ClientConnection
 from ptymux.commands import common
 from ptymux.commands.entry import Arg, Command
 from ptymux.config import emulator
@@ -14,7 +15,6 @@ TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
     import argparse
 
-    from ptymux.client.connection import Connection as ClientConnection
     from ptymux.paths import ServerPaths
     from ptymux.server.connection import Connection
 
@@ -82,7 +82,15 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
         size_policy=_size_policy(args.size_policy or cfg.size_policy),
         remote=remote,
     )
-    conn = connect(paths, start=True)
+    if settings is None and not paths.host:  # -d: a server started now answers at once
+        got = connect_or_create(paths, request)
+        if not isinstance(got, ClientConnection):
+            if not isinstance(got, p.Created):
+                raise common.unexpected()
+            return 0
+        conn = got
+    else:
+        conn = connect(paths, start=True)
     if args.attach_existing and _exists(conn, args.name):
         if args.detached:
             return 0  # it is there: nothing to create, nothing to attach
@@ -138,6 +146,7 @@ def serve(conn: Connection, rid: int, args: p.NewSession) -> None:
     """Create the session; unless ``detached``, attach this connection to it (taking the
     terminal that came with the request, if any)."""
     from ptymux.server.registry import TargetError
+    from ptymux.server.spawn import created
 
     if args.remote:  # only ptymux proxy knows the remote defaults: never make them up here
         conn.drop_fd(args.terminal)
@@ -154,10 +163,7 @@ def serve(conn: Connection, rid: int, args: p.NewSession) -> None:
         conn.drop_fd(args.terminal)
     else:
         conn.take_terminal(args.terminal, args)
-    conn.reply(rid, p.Created(id=session.id, name=session.name,
-                              terminal=not args.detached and conn.terminal is not None,
-                              pid=session.process.pid,
-                              created=session.created, command=session.command))
+    conn.reply(rid, created(session, not args.detached and conn.terminal is not None))
     if not args.detached:
         conn.attach(session, args)
 

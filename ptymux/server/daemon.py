@@ -26,7 +26,6 @@ when the command line cannot say so (a forked daemon has the client's).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import socket
 
@@ -34,12 +33,23 @@ from ptymux.paths import PathError, open_private_dir, private_dir_of, via
 
 TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
+    import logging
     from types import ModuleType
     from typing import Any
 
+    from ptymux import protocol as p
     from ptymux.server.server import Server
+    from ptymux.server.spawn import Spawned
 
-log = logging.getLogger(__name__)
+
+
+def _log() -> logging.Logger:
+    """This module's logger. ``logging`` is imported once the server has answered a forking
+    ``new -d`` (``run_daemon``), not before: ~5 ms of that client's wait."""
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 # What ps -e, top and pgrep show for the daemon (tmux's "tmux: server"); at most 15 bytes.
 PROCESS_NAME = b"ptymux: server"
@@ -47,6 +57,9 @@ KEEP_CODE_DELAY = 5.0  # seconds after start before the server copies its code a
 KEEP_CODE_RETRY = 10.0  # seconds before trying that again (out of fds...)
 
 _pid_file_fd = -1  # the pid file, kept open while the server lives (serves_pid_file)
+forked = False  # this process forked a daemon (fork_server): cli._exit_now ends it
+HOLD_TEST_ENV = "PTYMUX_TEST_HOLD_START"  # test hook: see _hold_for_test
+HOLD_LIMIT = 20.0
 
 
 class AlreadyRunning(Exception):
@@ -131,6 +144,23 @@ def write_pid_file(path: str) -> None:
     _pid_file_fd = fd
 
 
+def _write_pid_file(path: str | None) -> str | None:
+    """``write_pid_file`` if there is a ``path``; why it could not, or None.
+
+    Written before the loop exists: until the loop takes SIGUSR1 (re-create the socket),
+    it is ignored rather than fatal to a server whose pid file a client has just found."""
+    if not path:
+        return None
+    import signal
+
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    try:
+        write_pid_file(path)
+    except OSError as e:
+        return str(e.strerror or e)
+    return None
+
+
 def remove_pid_file(path: str) -> None:
     """Remove ``path`` if it still names us: a newer server may have replaced it."""
     with contextlib.suppress(OSError, ValueError), open(path) as f:
@@ -168,10 +198,11 @@ def _name_process() -> None:
 async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | None,
                  status_file: str | None = None, stay: bool = False,
                  log_path: str | None = None, handover: dict[str, Any] | None = None,
-                 handover_path: str = "") -> None:
+                 handover_path: str = "", first: First | None = None,
+                 pid_file_error: str | None = None, socket_inode: int = 0) -> None:
     from ptymux.server.server import Server
 
-    inode = handover["socket"]["inode"] if handover is not None else os.stat(path).st_ino
+    inode = handover["socket"]["inode"] if handover is not None else socket_inode
     server = Server(path, inode)
     server.status_file = status_file
     server.stay = stay
@@ -184,7 +215,7 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
             ho.injected_failure()
             await server.start(sock)
         except Exception as e:  # half way: the old code takes the same record again
-            log.exception("upgrade: taking over failed")
+            _log().exception("upgrade: taking over failed")
             ho.fall_back(server, handover_path, handover, f"{type(e).__name__}: {e}")
             raise
         finally:
@@ -195,27 +226,36 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
             ho.drop_code(handover["fallback"]["path"])
         server.code_copy = ho.running_copy(server)  # (a fallback runs from its copy)
     else:
+        if first is not None and first.spawned is not None:  # started before the loop was
+            server.new_session(first.request, first.spawned)
         await server.start(sock)
+        if first is not None:
+            server.reap()  # (a first program that ended before the loop was there)
+        # The socket may have gone while we started (and a SIGUSR1 asking for it again
+        # been ignored): from here on, the watch sees it go.
+        server.recreate_socket()
     server.call_later(KEEP_CODE_DELAY, _keep_code, server)
     if pid_file:
-        try:
-            write_pid_file(pid_file)
+        # A fresh server wrote it before its loop (run_daemon); the hand-over's exec closed
+        # the old code's (its fd is close-on-exec): written again, for the same pid.
+        error = pid_file_error if handover is None else _write_pid_file(pid_file)
+        if error is None:
             server.pid_file = pid_file
-        except OSError as e:  # the server works without it; only finding it again suffers
-            log.warning("can't write the pid file %s: %s", pid_file, e.strerror or e)
+        else:  # the server works without it; only finding it again suffers
+            _log().warning("can't write the pid file %s: %s", pid_file, error)
     if ready_fd >= 0:
         os.write(ready_fd, b"ok")
         os.close(ready_fd)
     _collect_later()
-    log.info("server %s listening on %s", os.getpid(), path)
+    _log().info("server %s listening on %s", os.getpid(), path)
     if handover is not None:
-        log.info("upgrade: took over %d sessions from %s", len(server.registry),
+        _log().info("upgrade: took over %d sessions from %s", len(server.registry),
                  handover["software"])
         ho.answer(server, handover)
     try:
         await server.run()
     except Exception as e:  # a bug of ours, out of the main task: hand over, don't exit
-        log.exception("the server's main task failed")
+        _log().exception("the server's main task failed")
         from ptymux.server import handover as guard
 
         guard.recover(server, f"{type(e).__name__}: {e}")
@@ -235,11 +275,11 @@ def _keep_code(server: Server, tries: int = 3) -> None:
         handover.keep_code(server)
     except OSError as e:
         if tries > 1:
-            log.warning("can't keep a copy of the server's code now (%s): trying again in"
+            _log().warning("can't keep a copy of the server's code now (%s): trying again in"
                         " %g s", e.strerror or e, KEEP_CODE_RETRY)
             server.call_later(KEEP_CODE_RETRY, _keep_code, server, tries - 1)
         else:
-            log.warning("can't keep a copy of the server's code (%s): an upgrade that fails"
+            _log().warning("can't keep a copy of the server's code (%s): an upgrade that fails"
                         " half way has no fallback", e.strerror or e)
 
 
@@ -274,17 +314,32 @@ def _collect_later() -> None:
 
 
 def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_file: str | None,
-               stay: bool, ready: int, handover_path: str | None = None) -> int:
+               stay: bool, ready: int, handover_path: str | None = None,
+               first_request: p.NewSession | None = None) -> int:
     """Be the server, in this (already detached) process, until it exits; the exit status.
 
     Errors before the socket listens go to the ready pipe as one line (to the log if nobody
     waits on a pipe: ``--foreground``). With ``handover_path`` this process is a server that
     has just re-executed itself (``upgrade-server``, server/handover.py): its socket,
-    sessions and connections come from the record."""
+    sessions and connections come from the record. With ``first_request`` (a ``new -d``
+    that forked us), the pipe gets ``ok`` and that request's answer as soon as the socket
+    listens: its program starts before the loop, the modules and the log exist
+    (server/spawn.py)."""
     record: dict[str, Any] | None = None
+    first: First | None = None
     try:
         os.chdir("/")
         _redirect_stdio(log_path)
+        _name_process()
+        inode = 0
+        if handover_path is None:
+            sock = bind_socket(socket_path)
+            inode = os.stat(socket_path).st_ino  # (what the socket watch compares)
+        pid_file_error = _write_pid_file(pid_file) if handover_path is None else None
+        if first_request is not None:  # answered before anything more is imported
+            first = _answer_first(first_request, socket_path, ready)
+            ready = -1
+            _hold_for_test()
         from ptymux.server import logfile
 
         limiter = logfile.install(log_path)
@@ -295,35 +350,70 @@ def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_fil
                 record = ho.read(handover_path)
                 sock = ho.listener_of(record)
             except ho.HandoverError as e:  # checked before the exec: should not happen
-                log.error("upgrade: %s", e)
+                _log().error("upgrade: %s", e)
                 with contextlib.suppress(OSError):
                     os.unlink(handover_path)
                 return 1
-        else:
-            sock = bind_socket(socket_path)
     except (OSError, AlreadyRunning, PathError) as e:
         if ready >= 0:
             os.write(ready, f"can't start server: {e}".encode())
-        else:  # foreground: nobody waits on a pipe; the log (our stderr) says it
-            log.error("can't start server: %s", e)
+        else:  # foreground, or answered: nobody waits on a pipe; the log (stderr) says it
+            _log().error("can't start server: %s", e)
         return 1
-    _name_process()
     import gc
 
     gc.disable()  # until it listens: what start-up allocates lives as long as the server
     asyncio = _import_asyncio()
     try:
         asyncio.run(_serve(sock, socket_path, ready, pid_file, status_file, stay, log_path,
-                           record, handover_path or ""))
+                           record, handover_path or "", first, pid_file_error, inode))
     except Exception:
-        log.exception("server crashed")
+        _log().exception("server crashed")
         return 1
     finally:
         if pid_file:
             remove_pid_file(pid_file)
         limiter.flush()
-    log.info("server exited")
+    _log().info("server exited")
     return 0
+
+
+class First:
+    """The request a forking ``new -d`` brought (``run_daemon``) and its program, started
+    (None if it was refused: the client has its error, and the server starts empty)."""
+
+    def __init__(self, request: p.NewSession, spawned: Spawned | None) -> None:
+        self.request = request
+        self.spawned = spawned
+
+
+def _answer_first(request: p.NewSession, socket_path: str, ready: int) -> First:
+    """Start the first session's program and answer the client on the ready pipe (``ok``,
+    then the answer's frame), closing it: from here on, nobody waits for this start."""
+    from ptymux.server.spawn import answer_first
+
+    spawned, answer = answer_first(request, socket_path)
+    try:
+        os.write(ready, b"ok" + answer)  # (a few hundred bytes: a pipe takes them at once)
+    except OSError:  # the client is gone (killed while waiting): the server starts anyway
+        pass
+    finally:
+        os.close(ready)
+    return First(request, spawned)
+
+
+def _hold_for_test() -> None:
+    """The test hook PTYMUX_TEST_HOLD_START=PATH (in a forking ``new -d``'s environment):
+    having answered, wait for PATH to exist (at most HOLD_LIMIT seconds) before going on,
+    so that a test can act while the server has no loop yet."""
+    path = os.environ.get(HOLD_TEST_ENV)
+    if not path:
+        return
+    import time
+
+    deadline = time.monotonic() + HOLD_LIMIT
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _close_fds(keep: int) -> None:
@@ -392,7 +482,7 @@ def main(argv: list[str]) -> int:
 
 
 def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str,
-                stay: bool, ready_fd: int) -> None:
+                stay: bool, ready_fd: int, first: p.NewSession | None = None) -> None:
     """Fork the daemon out of this process (the ``ptymux`` command that found no server).
 
     Returns, in the caller, once the intermediate child has forked the daemon and exited
@@ -417,6 +507,8 @@ def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str
     gc.freeze()
     pid = os.fork()
     if pid:
+        global forked
+        forked = True
         with contextlib.suppress(ChildProcessError):  # (SIGCHLD ignored: reaped already)
             os.waitpid(pid, 0)
         return
@@ -428,7 +520,8 @@ def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str
             code = 0  # the intermediate: its exit makes the daemon nobody's child
         else:
             daemon = True
-            code = run_daemon(socket_path, log_path, pid_file, status_file, stay, ready_fd)
+            code = run_daemon(socket_path, log_path, pid_file, status_file, stay, ready_fd,
+                              first_request=first)
     except BaseException as e:  # (a KeyboardInterrupt too)
         with contextlib.suppress(Exception):
             if daemon:  # as an interpreter dies of it: the traceback on stderr (the log),

@@ -519,9 +519,9 @@ def restore(server: Server, record: dict[str, Any]) -> None:
         process = PtyProcess.adopt(rec["pid"], rec["fd"] if not rec["ended"] else -1)
         if rec["ended"]:
             process.returncode = rec["exit_code"]
-        session = Session(rec["id"], rec["name"], list(rec["argv"]), "/", {}, rec["cols"],
+        session = Session(rec["id"], rec["name"], list(rec["argv"]), process, rec["cols"],
                           rec["rows"], rec["history"], server.session_ended, rec["emulator"],
-                          rec["log_fd"], process=process)
+                          rec["log_fd"])
         session.created = float(rec["created"])
         session.activity = float(rec["activity"])
         session.last_used = now_mono - max(0.0, now_wall - session.activity)

@@ -1,4 +1,11 @@
-"""A child process running in a fresh pty: the bottom of the pty -> session -> client flow."""
+"""A child process running in a fresh pty: the bottom of the pty -> session -> client flow.
+
+The program is forked and exec'd here rather than by ``subprocess.Popen``: what Popen would
+add (its module, with ``signal``'s, ``threading``'s and ``selectors``' enums and classes, ~3 ms
+to import) is not needed, and a new server starts its first session before anything else is
+imported (server/spawn.py). The steps in the child are Popen's for ``start_new_session``,
+``close_fds`` and ``restore_signals``, plus making the pty the controlling terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,9 @@ import fcntl
 import os
 import signal
 import struct
-import subprocess
 import termios
+
+EXEC_FAILED = 127  # the child's exit status when it could not exec (as a shell's)
 
 
 class SpawnError(Exception):
@@ -20,15 +28,9 @@ def set_winsize(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def _become_controlling_tty() -> None:
-    # Runs in the child after setsid() and after the slave became fd 0.
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 class PtyProcess:
-    """A program started as a session leader with a new pty as its controlling terminal."""
-
-    proc: subprocess.Popen[bytes] | None  # None: adopted across a hand-over (``adopt``)
+    """A program started as a session leader with a new pty as its controlling terminal,
+    reaped by pid (``poll``), whether this process started it or took it over (``adopt``)."""
 
     def __init__(
         self, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int
@@ -40,22 +42,7 @@ class PtyProcess:
             set_winsize(master, cols, rows)
             if not os.path.isdir(cwd):
                 cwd = env.get("HOME") or "/"
-            try:
-                self.proc = subprocess.Popen(
-                    argv,
-                    stdin=slave,
-                    stdout=slave,
-                    stderr=slave,
-                    cwd=cwd,
-                    env=env,
-                    start_new_session=True,
-                    preexec_fn=_become_controlling_tty,
-                    restore_signals=True,
-                    close_fds=True,
-                )
-            except (OSError, subprocess.SubprocessError) as e:
-                reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-                raise SpawnError(f"can't run {argv[0]!r}: {reason}") from None
+            self.pid = _fork_exec(argv, cwd, env, slave)
         except BaseException:
             os.close(master)
             raise
@@ -63,17 +50,14 @@ class PtyProcess:
             os.close(slave)
         os.set_blocking(master, False)
         self.master = master
-        self.pid = self.proc.pid
         self.returncode: int | None = None
 
     @classmethod
     def adopt(cls, pid: int, master: int) -> PtyProcess:
         """A program this process already runs, whose pty master ``master`` it holds: what a
-        server re-executed by a hand-over (``server/handover.py``) finds. The ``Popen`` of
-        the old code is gone with it, so the child is reaped by pid (``poll``); ``master``
-        is -1 for a session whose program has ended (kept by ``--remain-on-exit``)."""
+        server re-executed by a hand-over (``server/handover.py``) finds; ``master`` is -1
+        for a session whose program has ended (kept by ``--remain-on-exit``)."""
         self = cls.__new__(cls)
-        self.proc = None
         self.master = master
         self.pid = pid
         self.returncode = None
@@ -83,8 +67,6 @@ class PtyProcess:
 
     def poll(self) -> int | None:
         """The raw exit code if the child has ended (negative: killed by that signal)."""
-        if self.proc is not None:
-            return self.proc.poll()
         if self.returncode is None:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
@@ -119,3 +101,92 @@ class PtyProcess:
         if self.master >= 0:
             os.close(self.master)
             self.master = -1
+
+
+def _fork_exec(argv: list[str], cwd: str, env: dict[str, str], slave: int) -> int:
+    """Start ``argv`` on the pty ``slave``; its pid once it has exec'd, or SpawnError with
+    the reason it could not (the child reports it on a close-on-exec pipe, as Popen's
+    does: end of file there means the exec happened)."""
+    report_r, report_w = os.pipe()  # (close-on-exec, as every fd Python opens)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: nothing here returns
+            _exec_child(argv, cwd, env, slave, report_w)
+        os.close(report_w)
+        report_w = -1
+        report = b""
+        while chunk := _read_retrying(report_r):
+            report += chunk
+    finally:
+        os.close(report_r)
+        if report_w >= 0:
+            os.close(report_w)
+    if not report:
+        return pid
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    code, _, where = report.partition(b":")
+    try:
+        reason = os.strerror(int(code))
+    except ValueError:
+        reason = "the child failed"
+    if where == b"chdir":
+        reason = f"{reason} (working directory {cwd!r})"
+    raise SpawnError(f"can't run {argv[0]!r}: {reason}")
+
+
+def _read_retrying(fd: int) -> bytes:
+    while True:
+        try:
+            return os.read(fd, 256)
+        except InterruptedError:
+            continue
+
+
+def _exec_child(argv: list[str], cwd: str, env: dict[str, str], slave: int,
+                report: int) -> None:
+    """In the forked child: become a session leader on the pty, in ``cwd``, with only
+    stdio open, default signal handling, then exec. Any failure is written to ``report``
+    (``errno:step``) before exiting with EXEC_FAILED."""
+    step = "setup"
+    try:
+        os.setsid()
+        for fd in (0, 1, 2):
+            os.dup2(slave, fd)  # (inheritable)
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        step = "chdir"
+        os.chdir(cwd)
+        step = "setup"
+        # No signal ignored (Python ignores SIGPIPE and SIGXFSZ, a starting server SIGUSR1:
+        # Popen's restore_signals, and more), none blocked. Caught ones are reset by exec.
+        for sig in signal.valid_signals():
+            with contextlib.suppress(OSError, ValueError):
+                if signal.getsignal(sig) == signal.SIG_IGN:
+                    signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, ())
+        _close_other_fds(report)
+        step = "exec"
+        os.execvpe(argv[0], argv, env)
+    except BaseException as e:
+        code = getattr(e, "errno", None) or 0
+        with contextlib.suppress(BaseException):
+            os.write(report, f"{code}:{step}".encode())
+    finally:
+        os._exit(EXEC_FAILED)
+
+
+def _close_other_fds(keep: int) -> None:
+    """Close every fd above 2 but ``keep`` (itself closed by the exec): the server's
+    sockets, other sessions' ptys, passed terminals must not reach the program (Popen's
+    ``close_fds``). Those open are listed in /proc/self/fd rather than tried up to a limit
+    that may be in the millions."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+        return
+    for fd in fds:
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
-
 from ptymux.printable import printable
 from ptymux.protocol import MAX_NAME
-from ptymux.server.session import Session
+
+TYPE_CHECKING = False  # (see ptymux/records.py): a new server checks names before the
+if TYPE_CHECKING:      # session module (asyncio) is imported: server/spawn.py
+    from ptymux.server.session import Session
 
 
 class TargetError(Exception):
@@ -80,6 +81,8 @@ class Registry:
         digits = target[1:] if target.startswith("$") else target
         if _is_id(digits) and int(digits) in self._sessions:
             return self._sessions[int(digits)]
+        import fnmatch  # (not at the top: a new server checks names before it has re)
+
         for matcher in (
             lambda s: s.name == target,
             lambda s: s.name.startswith(target),

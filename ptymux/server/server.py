@@ -15,9 +15,9 @@ from typing import Any
 from ptymux import protocol as p
 from ptymux.printable import printable
 from ptymux.server.connection import Connection
-from ptymux.server.ptyproc import SpawnError
 from ptymux.server.registry import Registry, TargetError
 from ptymux.server.session import Session
+from ptymux.server.spawn import Spawned, spawn
 from ptymux.server.watch import SocketWatch
 
 log = logging.getLogger(__name__)
@@ -396,72 +396,29 @@ class Server:
 
     # --- requests -----------------------------------------------------------------------
 
-    def new_session(self, msg: p.NewSession) -> Session:
-        """Create a session; TargetError (with its code) says why not."""
+    def new_session(self, msg: p.NewSession, spawned: Spawned | None = None) -> Session:
+        """Create a session, around its program started now or, for the first session of a
+        server that a ``new -d`` started, already (``spawned``: server/spawn.py);
+        TargetError (with its code) says why not."""
         if self._shutting_down:
             raise TargetError("server is shutting down", "failed")
-        session_id = self.registry.next_id
-        name = msg.name if msg.name is not None else str(session_id)
-        if msg.name is not None:
-            self.registry.check_name(name)
-        bad = _bad_command(msg)
-        if bad:
-            raise TargetError(bad, "usage")
-        env = dict(msg.env)
-        for stale in ("COLUMNS", "LINES"):
-            env.pop(stale, None)
-        env["PTYMUX"] = f"{self.socket_path},{self.pid},{session_id}"
-        argv = msg.argv or [env.get("SHELL") or "/bin/sh"]
-        log_fd = _open_log(msg.log) if msg.log else None
+        if spawned is None:
+            spawned = spawn(msg, self.registry.next_id, self.socket_path,
+                            self.registry.check_name)
         try:
             session = Session(
-                session_id, name, argv, msg.cwd, env, msg.cols, msg.rows,
+                spawned.id, spawned.name, spawned.argv, spawned.process, msg.cols, msg.rows,
                 msg.history if msg.history is not None else 2000, self._session_ended,
-                msg.emulator, log_fd,
+                msg.emulator, spawned.log_fd,
             )
-            session.remain = msg.remain
-            session.size_policy = msg.size_policy or "latest"
-        except SpawnError as e:
-            _close(log_fd)
-            raise TargetError(str(e), "failed") from None
-        except OSError as e:
-            _close(log_fd)
-            raise TargetError(f"can't create session: {e.strerror or e}", "failed") from None
+        except BaseException:
+            spawned.abandon()
+            raise
+        session.created = spawned.created
+        session.remain = msg.remain
+        session.size_policy = msg.size_policy or "latest"
         self.registry.add(session)
-        log.info("session %s (%s) started: %r pid %s model %s", session_id, printable(name), argv,
-                 session.process.pid, session.model_name)
+        log.info("session %s (%s) started: %r pid %s emulator %s", session.id,
+                 printable(session.name), session.argv, session.process.pid,
+                 msg.emulator or "vt")
         return session
-
-
-def _bad_command(msg: p.NewSession) -> str:
-    """What makes a ``new`` request impossible to exec, as one line for the user ('' if
-    nothing): the kernel takes no NUL inside an argument, a variable or a path, and an
-    environment name cannot hold '='."""
-    if any("\0" in arg for arg in msg.argv):
-        return "bad command: an argument contains a NUL byte"
-    if "\0" in msg.cwd:
-        return "bad working directory: the path contains a NUL byte"
-    for name, value in msg.env.items():
-        if not name or "=" in name or "\0" in name:
-            return (f"bad environment variable name '{printable(name)[:60]}':"
-                    " it must be non-empty, without '=' or NUL")
-        if "\0" in value:
-            return f"bad environment variable {printable(name)[:60]}: its value contains a NUL byte"
-    return ""
-
-
-def _open_log(path: str) -> int:
-    """``new --log FILE``: the file the session appends its program's output to (0600 if
-    created), opened before the program starts so that a bad path is the request's error."""
-    if not os.path.isabs(path) or "\0" in path:
-        raise TargetError(f"--log {printable(path)}: needs an absolute path", "usage")
-    try:
-        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError as e:
-        raise TargetError(f"can't open the log {printable(path)}: {e.strerror}", "failed"
-                          ) from None
-
-
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        os.close(fd)

@@ -14,7 +14,6 @@ import itertools
 import logging
 import os
 import select
-import shlex
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 from ptymux.printable import printable
 from ptymux.protocol import MAX_DATA, SessionInfo, WaitResult
 from ptymux.server.ptyproc import PtyProcess
+from ptymux.server.spawn import command_line
 from ptymux.term import ScreenModel, create_model
 from ptymux.term.queries import QueryFilter, has_query
 
@@ -57,18 +57,17 @@ class Session:
         session_id: int,
         name: str,
         argv: list[str],
-        cwd: str,
-        env: dict[str, str],
+        process: PtyProcess,
         cols: int,
         rows: int,
         history: int,
         on_end: Callable[[Session], None],
         emulator: str | None = None,
         log_fd: int | None = None,
-        process: PtyProcess | None = None,
     ) -> None:
-        """Start ``argv`` in a new pty; or, with ``process``, take over a program already
-        running in one (a hand-over: ``server/handover.py`` then restores the rest)."""
+        """The session around ``process``, ``argv`` running in its pty: started for it
+        (server/spawn.py), or taken over (a hand-over: ``server/handover.py`` then restores
+        the rest)."""
         self.id = session_id
         self.name = name
         self.argv = argv
@@ -107,20 +106,34 @@ class Session:
         self._feeding: asyncio.Handle | asyncio.TimerHandle | None = None
         self.emulator = emulator  # as asked for (a hand-over asks for it again)
         self.history_limit = history
-        self._model: ScreenModel = create_model(cols, rows, history, emulator)
-        self.process = process or PtyProcess(argv, cwd, env, cols, rows)
+        # The model is made on first use, or just after the request that made the session
+        # has been answered: importing an emulator (~15 ms, most of it wcwidth's) is then
+        # not part of the first 'new -d' a script waits for (issue #9's cold start).
+        self._model_made: ScreenModel | None = None
+        self.process = process
         self._log_fd = log_fd  # new --log: every byte of output is appended there
         self._set_reading(True)
+        self._loop.call_soon(self._make_model)
+
+    @property
+    def _model(self) -> ScreenModel:
+        """The emulator model, made now if it was not yet (at the session's current size:
+        a resize may have come first)."""
+        model = self._model_made
+        if model is None:
+            model = self._model_made = create_model(self.cols, self.rows, self.history_limit,
+                                                    self.emulator)
+            log.info("session %s (%s) model %s", self.id, printable(self.name),
+                     type(model).__name__)
+        return model
+
+    def _make_model(self) -> None:
+        self._model  # noqa: B018  (made now, in the loop turn after the reply)
 
     @property
     def log_fd(self) -> int | None:
         """The ``--log`` file's fd (a hand-over keeps it open across the exec)."""
         return self._log_fd
-
-    @property
-    def model_name(self) -> str:
-        """The emulator model's class, for the log (ghostty may have fallen back to vt)."""
-        return type(self._model).__name__
 
     # --- output -------------------------------------------------------------------------
 
@@ -622,7 +635,7 @@ class Session:
     @property
     def command(self) -> str:
         """Its command line, as ``ls`` shows it."""
-        return shlex.join(self.argv)
+        return command_line(self.argv)
 
     def wait_result(self) -> WaitResult:
         """How its program ended, as ``wait`` answers it."""
