@@ -25,15 +25,16 @@ when the command line cannot say so (a forked daemon has the client's).
 
 from __future__ import annotations
 
+import _socket  # (not socket.py, whose enums and selectors would delay the first answer)
 import contextlib
 import os
-import socket
 
 from ptymux.paths import PathError, open_private_dir, private_dir_of, via
 
 TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
     import logging
+    import socket
     from types import ModuleType
     from typing import Any
 
@@ -67,6 +68,20 @@ class AlreadyRunning(Exception):
 
 
 def bind_socket(path: str) -> socket.socket:
+    """``bind_raw``, as the ``socket.socket`` the running server listens on."""
+    return listening(bind_raw(path))
+
+
+def listening(sock: _socket.socket) -> socket.socket:
+    """The ``socket.socket`` for a socket bound by ``bind_raw`` (or already one)."""
+    import socket
+
+    if isinstance(sock, socket.socket):
+        return sock
+    return socket.socket(sock.family, sock.type, fileno=sock.detach())
+
+
+def bind_raw(path: str) -> _socket.socket:
     """Bind a listening Unix socket at ``path``, readable by its owner only.
 
     In the private socket directory (see ``ptymux.paths``) the directory is opened and
@@ -85,13 +100,13 @@ def bind_socket(path: str) -> socket.socket:
         os.close(dir_fd)
 
 
-def _bind(where: str, path: str) -> socket.socket:
+def _bind(where: str, path: str) -> _socket.socket:
     """Bind at ``where`` (``path`` itself, or ``path`` reached through a directory fd).
 
     A socket file nobody answers on is a stale leftover of a killed server: replace it.
     """
     if os.path.exists(where):
-        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             probe.connect(where)
         except OSError:
@@ -100,7 +115,7 @@ def _bind(where: str, path: str) -> socket.socket:
             raise AlreadyRunning(f"a server is already running on {path}")
         finally:
             probe.close()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
     try:
         sock.bind(where)
@@ -195,7 +210,7 @@ def _name_process() -> None:
         f.write(PROCESS_NAME)
 
 
-async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | None,
+async def _serve(sock: _socket.socket, path: str, ready_fd: int, pid_file: str | None,
                  status_file: str | None = None, stay: bool = False,
                  log_path: str | None = None, handover: dict[str, Any] | None = None,
                  handover_path: str = "", first: First | None = None,
@@ -213,7 +228,7 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
         try:
             ho.restore(server, handover)
             ho.injected_failure()
-            await server.start(sock)
+            await server.start(listening(sock))
         except Exception as e:  # half way: the old code takes the same record again
             _log().exception("upgrade: taking over failed")
             ho.fall_back(server, handover_path, handover, f"{type(e).__name__}: {e}")
@@ -228,7 +243,7 @@ async def _serve(sock: socket.socket, path: str, ready_fd: int, pid_file: str | 
     else:
         if first is not None and first.spawned is not None:  # started before the loop was
             server.new_session(first.request, first.spawned)
-        await server.start(sock)
+        await server.start(listening(sock))
         if first is not None:
             server.reap()  # (a first program that ended before the loop was there)
         # The socket may have gone while we started (and a SIGUSR1 asking for it again
@@ -333,7 +348,7 @@ def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_fil
         _name_process()
         inode = 0
         if handover_path is None:
-            sock = bind_socket(socket_path)
+            sock = bind_raw(socket_path)
             inode = os.stat(socket_path).st_ino  # (what the socket watch compares)
         pid_file_error = _write_pid_file(pid_file) if handover_path is None else None
         if first_request is not None:  # answered before anything more is imported
