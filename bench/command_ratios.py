@@ -39,6 +39,7 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter of the venv ptymux is installed in")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--raw", action="store_true", help="also print every round's figure")
     args = parser.parse_args()
     ptymux = os.path.join(os.path.dirname(args.python), "ptymux")
     times: dict[str, list[float]] = {name: [] for name in (
@@ -59,7 +60,9 @@ def main() -> int:
             subprocess.run([ptymux, "kill-server"], env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=30)
             shutil.rmtree(root, ignore_errors=True)
-    if os.environ.get("RAW"): print({k: [round(x * 1000) for x in v] for k, v in times.items()})
+    if args.raw:
+        for name, values in times.items():
+            print(f"{name:16s} " + " ".join(f"{v * 1000:.1f}" for v in values))
     base = _fastest_quarter(times["python -c pass"])
     for name, values in times.items():
         ms = _fastest_quarter(values)

@@ -7,6 +7,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import time
 
 import pytest
@@ -274,3 +275,51 @@ def test_the_emulator_is_chosen_per_session(mux: Mux) -> None:
     assert bad.returncode == 1
     assert "emulator must be one of vt, ghostty, pyte" in _one_line(bad.stderr)
     assert len(mux.run("ls").stdout.splitlines()) == 5  # nothing else touched
+
+
+def _command_without_site(mux: Mux, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script`` as the ptymux command's ``__main__`` in an interpreter without ``site``
+    (this machine's site-packages register an exit handler; a venv's do not), importing
+    the ptymux of this checkout."""
+    import msgpack
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(p.__file__)))
+    path = [os.environ.get("PTYMUX_TEST_OLD") or package,
+            os.path.dirname(os.path.dirname(os.path.abspath(msgpack.__file__)))]
+    return subprocess.run(
+        [sys.executable, "-S", "-P", "-c", script, *args], capture_output=True, text=True,
+        env={**mux.env, "PYTHONPATH": os.pathsep.join(path)},
+        timeout=20, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_command_ends_without_the_interpreter_teardown_and_loses_no_output(mux: Mux) -> None:
+    """With no thread and no exit handler left, the command flushes and ends at once
+    (cli._exit_now): a long output still arrives whole, statuses are kept, and only the
+    ptymux command itself (whose __main__ runs cli.main) is ended that way."""
+    script = ("import atexit, sys\n"
+              "if sys.argv[-1] == 'handler':\n"
+              "    sys.argv.pop()\n"
+              "    atexit.register(print, 'exit handler ran')\n"
+              "from ptymux.cli import main\n"
+              "code = main()\n"
+              "print('teardown reached')\n"
+              "raise SystemExit(code)\n")
+    lines = "awk 'BEGIN{for(i=0;i<3000;i++) printf \"line %05d %060d\\n\", i, i}'"
+    mux.run("new", "-d", "-s", "long", "-x", "100", "-y", "10", "--history", "5000", "--",
+            "sh", "-c", f"{lines}; sleep 60", check=True)
+    wait_until(lambda: "line 02999" in mux.run("capture", "-t", "long").stdout,
+               what="the output")
+    expected = mux.run("capture", "-t", "long", "-S", "-5000", check=True).stdout
+
+    fast = _command_without_site(mux, script, "capture", "-t", "long", "-S", "-5000")
+    assert (fast.returncode, fast.stderr) == (0, "")
+    assert fast.stdout == expected  # whole, and nothing after main() ran
+    missing = _command_without_site(mux, script, "kill-session", "-t", "nope")
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == "ptymux: can't find session: nope\n"
+
+    # An exit handler (or a caller that is not the command) gets the usual exit.
+    handled = _command_without_site(mux, script, "ls", "handler")
+    assert handled.returncode == 0
+    assert handled.stdout.endswith("teardown reached\nexit handler ran\n")

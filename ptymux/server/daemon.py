@@ -58,7 +58,6 @@ KEEP_CODE_DELAY = 5.0  # seconds after start before the server copies its code a
 KEEP_CODE_RETRY = 10.0  # seconds before trying that again (out of fds...)
 
 _pid_file_fd = -1  # the pid file, kept open while the server lives (serves_pid_file)
-forked = False  # this process forked a daemon (fork_server): cli._exit_now ends it
 HOLD_TEST_ENV = "PTYMUX_TEST_HOLD_START"  # test hook: see _hold_for_test
 HOLD_LIMIT = 20.0
 
@@ -522,8 +521,6 @@ def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str
     gc.freeze()
     pid = os.fork()
     if pid:
-        global forked
-        forked = True
         with contextlib.suppress(ChildProcessError):  # (SIGCHLD ignored: reaped already)
             os.waitpid(pid, 0)
         return
