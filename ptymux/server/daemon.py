@@ -18,7 +18,9 @@ Two ways in, one daemon:
 
 Either way the daemon is nobody's child, binds the socket (replacing a stale one), writes its
 pid file and then ``ok`` (or one line of error) to the ready pipe, which the starting client
-waits on. The pid file lets a client find a server whose socket was deleted; the daemon keeps
+waits on. A forking ``new -d`` hands its request over with the fork: the daemon answers it
+on the pipe as soon as it listens, having started the program, and only then imports its
+loop (``run_daemon``, server/spawn.py). The pid file lets a client find a server whose socket was deleted; the daemon keeps
 it open, which is how a client tells that the pid in it is this server's (``serves_pid_file``)
 when the command line cannot say so (a forked daemon has the client's).
 """
@@ -41,7 +43,6 @@ if TYPE_CHECKING:
     from ptymux import protocol as p
     from ptymux.server.server import Server
     from ptymux.server.spawn import Spawned
-
 
 
 def _log() -> logging.Logger:
