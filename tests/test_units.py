@@ -236,3 +236,43 @@ def test_a_command_line_is_quoted_as_shlex_quotes_it(argv: list[str]) -> None:
     from ptymux.server.spawn import command_line
 
     assert command_line(argv) == shlex.join(argv)
+
+
+@given(st.integers(1, 6), st.data())
+def test_a_record_class_behaves_as_collections_namedtuple(count: int, data: st.DataObject
+                                                          ) -> None:
+    """records.record_class builds protocol messages without namedtuple's eval: the same
+    values, defaults, errors (TypeError either way), _replace, _asdict, _make and repr."""
+    import collections
+    import copy
+
+    from ptymux.records import record_class
+
+    fields = [f"f{i}" for i in range(count)]
+    defaults = data.draw(st.lists(st.integers(), max_size=count))
+    ours = record_class("Rec", fields, defaults, __name__)
+    theirs = collections.namedtuple("Rec", fields, defaults=defaults)  # type: ignore[misc]
+    args = data.draw(st.lists(st.integers(), max_size=count + 1))
+    kwargs = data.draw(st.dictionaries(st.sampled_from([*fields, "other"]), st.integers()))
+
+    def made(cls: type) -> object:
+        try:
+            return tuple(cls(*args, **kwargs))
+        except TypeError:
+            return TypeError
+
+    assert made(ours) == made(theirs)
+    if made(theirs) is TypeError:
+        return
+    mine, reference = ours(*args, **kwargs), theirs(*args, **kwargs)
+    assert repr(mine) == repr(reference) and mine == reference
+    assert mine._asdict() == reference._asdict() and ours._fields == theirs._fields
+    assert ours._field_defaults == theirs._field_defaults
+    assert tuple(mine._replace(f0=-1)) == tuple(reference._replace(f0=-1))
+    with pytest.raises(ValueError):
+        mine._replace(other=1)
+    assert tuple(ours._make(range(count))) == tuple(range(count))
+    with pytest.raises(TypeError):
+        ours._make(range(count + 1))
+    assert mine.f0 == reference.f0 and type(mine).__name__ == "Rec"
+    assert copy.deepcopy(mine) == mine and type(copy.copy(mine)) is ours

@@ -20,9 +20,10 @@ Either way the daemon is nobody's child, binds the socket (replacing a stale one
 pid file and then ``ok`` (or one line of error) to the ready pipe, which the starting client
 waits on. A forking ``new -d`` hands its request over with the fork: the daemon answers it
 on the pipe as soon as it listens, having started the program, and only then imports its
-loop (``run_daemon``, server/spawn.py). The pid file lets a client find a server whose socket was deleted; the daemon keeps
-it open, which is how a client tells that the pid in it is this server's (``serves_pid_file``)
-when the command line cannot say so (a forked daemon has the client's).
+loop (``run_daemon``, server/spawn.py). The pid file lets a client find a server whose
+socket was deleted; the daemon keeps it open, which is how a client tells that the pid in it
+is this server's (``serves_pid_file``) when the command line cannot say so (a forked daemon
+has the client's).
 """
 
 from __future__ import annotations
