@@ -6,6 +6,7 @@ margins are the columns 3 to 6 (1-based), 2 to 5 as the model counts."""
 from __future__ import annotations
 
 import pytest
+from vtstate import round_trip, snapshot
 
 from ptymux.term import ghostty_model
 from ptymux.term.vt_model import VtModel
@@ -394,6 +395,7 @@ def test_resize_resets_the_margins_but_not_the_mode() -> None:
     assert margins(m) == (True, 0, 11)
     m.resize(8, 5)
     assert margins(m) == (True, 0, 7)
+    assert not round_trip(m)
 
 
 def test_margins_are_terminal_state_across_the_alternate_screen() -> None:
@@ -408,6 +410,75 @@ def test_decsc_decrc_do_not_save_the_margins() -> None:
     # DECSC saves the cursor, pen, charsets and modes like DECOM, not the margins
     m = model(MARGINS + b"\x1b7\x1b[1;8s\x1b8")
     assert margins(m) == (True, 0, 7)
+
+
+# -- redraw, leave, skip ---------------------------------------------------------------------
+
+ROUND_TRIPS = {
+    "margins": MARGINS + b"\x1b[2;4Hx",
+    "full_width_mode": b"\x1b[?69hab",
+    "origin": LETTERS + MARGINS + b"\x1b[2;3r\x1b[?6h\x1b[2;2Hx",
+    "pending_at_margin": MARGINS + b"\x1b[1;3Habcd",
+    "pending_wide_at_margin": MARGINS + b"\x1b[1;3Hab" + "日".encode(),
+    "pending_outside": MARGINS + b"\x1b[1;8Habc",
+    "pending_kept_by_reset": MARGINS + b"\x1b[1;3Habcd\x1b[?69l",
+    "pending_kept_by_reset_then_set": MARGINS + b"\x1b[1;3Habcd\x1b[?69l\x1b[?69h",
+    "pending_origin": b"\x1b[2;3r\x1b[?6h" + MARGINS + b"abcd",
+    "alt": LETTERS + MARGINS + b"\x1b[?1049hxy\x1b[2;4H",
+    "scrolled": LETTERS + MARGINS + b"\x1b[4;3H\n\nq",
+    "saved": MARGINS + b"\x1b[?6h\x1b[2;2H\x1b7\x1b[?6l\x1b[3;8H",
+}
+
+
+@pytest.mark.parametrize("name", list(ROUND_TRIPS))
+def test_redraw_round_trip(name: str) -> None:
+    """A terminal fed the redraw has the same margins, mode, cells and cursor."""
+    m = model(ROUND_TRIPS[name])
+    problems = round_trip(m)
+    assert not problems, "\n".join(problems)
+
+
+def test_redraw_restores_the_margins_after_the_painting() -> None:
+    # DECSLRM needs ?69 first, and homes the cursor: both come before the cursor's CUP
+    out = model(ROUND_TRIPS["margins"]).redraw()
+    assert out.index(b"\x1b[?69h\x1b[3;6s") < out.rindex(b"\x1b[2;5H")
+    assert out.index(b"\x1b[?69l") < out.index(b"x")  # (the preamble resets them)
+
+
+@pytest.mark.parametrize("name", list(ROUND_TRIPS))
+def test_late_attach_then_live_output(name: str) -> None:
+    """A terminal that had another session's margins, fed the redraw and then the rest of
+    the program's output, ends where the model does."""
+    after = b"hello world\r\n\x1bM\x1b[L\x1b[2P\tz\x1b[?69l\x1b[?69h\x1b[2;5sabcdefgh"
+    m = model(ROUND_TRIPS[name])
+    client = model(b"\x1b[?69h\x1b[5;8s\x1b[?6h\x1b[2;3rjunk")
+    client.feed(m.redraw())
+    m.feed(after)
+    client.feed(after)
+    assert snapshot(client) == snapshot(m)
+
+
+def test_leave_resets_declrmm() -> None:
+    # detach: the user's shell must not be left with margins
+    m = model(MARGINS + b"\x1b[2;2H")
+    leave = m.leave()
+    assert b"\x1b[?69l" in leave
+    user = model(MARGINS)
+    user.feed(leave)
+    assert margins(user) == (False, 0, 9)
+    assert b"69" not in model(b"x").leave()
+
+
+def test_a_flood_is_not_skipped_inside_margins() -> None:
+    # ScreenModel.skip: the lines of a flood go into the history only at full width
+    flood = b"".join(b"line %d\r\n" % i for i in range(2000))
+    fed = model(MARGINS + b"\x1b[4;3H", history=10)
+    fed.feed(flood)
+    skipped = model(MARGINS + b"\x1b[4;3H", history=10)
+    n = skipped.skip(flood)
+    skipped.feed(flood[n:])
+    assert snapshot(skipped) == snapshot(fed)
+    assert skipped.history_total == fed.history_total == 0
 
 
 # -- against libghostty-vt -------------------------------------------------------------------
