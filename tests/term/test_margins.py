@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from vtstate import round_trip, snapshot
 
-from ptymux.term import ghostty_model
+from ptymux.term import create_model, ghostty_model
 from ptymux.term.vt_model import VtModel
 
 MARGINS = b"\x1b[?69h\x1b[3;6s"
@@ -458,26 +458,51 @@ def test_late_attach_then_live_output(name: str) -> None:
     assert snapshot(client) == snapshot(m)
 
 
-def test_leave_resets_declrmm() -> None:
+WITH_MARGINS = ["vt"] + (["ghostty"] if ghostty_model.available() else [])
+
+
+@pytest.mark.parametrize("kind", WITH_MARGINS)
+@pytest.mark.parametrize("tail", [b"\x1b[2;2H", b"\x1b[?1049h\x1b[2;3r"])
+def test_leave_resets_declrmm(kind: str, tail: bytes) -> None:
     # detach: the user's shell must not be left with margins
-    m = model(MARGINS + b"\x1b[2;2H")
+    m = create_model(10, 4, 100, kind)
+    m.feed(MARGINS + tail)
     leave = m.leave()
     assert b"\x1b[?69l" in leave
-    user = model(MARGINS)
+    user = model(MARGINS + tail)
     user.feed(leave)
     assert margins(user) == (False, 0, 9)
-    assert b"69" not in model(b"x").leave()
+    plain = create_model(10, 4, 100, kind)
+    plain.feed(b"x")
+    assert b"69" not in plain.leave()
 
 
-def test_a_flood_is_not_skipped_inside_margins() -> None:
+@pytest.mark.parametrize("kind", ["vt", "ghostty", "pyte"])
+def test_a_redraw_resets_another_sessions_margins(kind: str) -> None:
+    # a terminal switched from a session with margins paints the next one at full width
+    # (the pyte model has no margins of its own: its redraw resets them all the same)
+    if kind == "ghostty" and not ghostty_model.available():
+        pytest.skip("pyghostty not installed")
+    m = create_model(10, 4, 100, kind)
+    m.feed(b"hello")
+    client = model(MARGINS + b"\x1b[2;3r\x1b[?6h")
+    client.feed(m.redraw())
+    assert margins(client) == (False, 0, 9)
+    assert screen(client) == ["hello", "", "", ""]
+
+
+@pytest.mark.parametrize("kind", WITH_MARGINS)
+def test_a_flood_is_not_skipped_inside_margins(kind: str) -> None:
     # ScreenModel.skip: the lines of a flood go into the history only at full width
     flood = b"".join(b"line %d\r\n" % i for i in range(2000))
-    fed = model(MARGINS + b"\x1b[4;3H", history=10)
-    fed.feed(flood)
-    skipped = model(MARGINS + b"\x1b[4;3H", history=10)
+    fed = create_model(10, 4, 10, kind)
+    fed.feed(MARGINS + b"\x1b[4;3H" + flood)
+    skipped = create_model(10, 4, 10, kind)
+    skipped.feed(MARGINS + b"\x1b[4;3H")
     n = skipped.skip(flood)
     skipped.feed(flood[n:])
-    assert snapshot(skipped) == snapshot(fed)
+    assert skipped.capture() == fed.capture()
+    assert skipped.cursor() == fed.cursor()
     assert skipped.history_total == fed.history_total == 0
 
 
