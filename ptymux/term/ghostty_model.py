@@ -641,7 +641,8 @@ class GhosttyModel(ScreenModel):
 
     def _may_skip(self) -> bool:
         try:
-            return self._region() is None and bool(self._get("vt_ground", "bool"))
+            return (self._region() is None and not self._mode(69)  # (DECLRMM: margins)
+                    and bool(self._get("vt_ground", "bool")))
         except Exception:
             count_error(self, "ghostty_model")
             return False
@@ -957,10 +958,11 @@ class GhosttyModel(ScreenModel):
 
     def leave(self) -> bytes:
         alt = self._alt_mode()
+        lrmm = self._mode(69)  # (?69l resets the left/right margins; the cursor stays)
         if not alt and not self._mode(6) and self._region() is None:
-            return b""
+            return b"\x1b[?69l" if lrmm else b""
         x, y = self.cursor()
-        out = []
+        out = ["\x1b[?69l"] if lrmm else []
         if alt:
             out.append(f"\x1b[?{alt}l")
             clone = self._clone() if alt == 1049 else None

@@ -82,7 +82,7 @@ def sgr_of(char: Any) -> str:
 _CLEAR = "\x1b[r\x1b[?6l\x1b[0m\x1b[H\x1b[2J"
 _PREAMBLE = (
     "\x1b[?1049l"  # out of any alternate screen
-    "\x1b[r\x1b[?6l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, newline
+    "\x1b[r\x1b[?69l\x1b[?6l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, LNM
     "\x1b[0m\x1b(B\x1b)B\x0f"  # pen, charsets (pyte keeps none but the UTF-8 default)
     "\x1b[H\x1b[2J"
 )

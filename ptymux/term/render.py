@@ -16,6 +16,7 @@ from ptymux.term.vt import (
     ALLOW_DECCOLM,
     DEFAULT,
     FLAG_MODES,
+    LEFT_RIGHT_MODE,
     MOUSE_ENCODINGS,
     MOUSE_MODES,
     PROTECTED,
@@ -55,7 +56,7 @@ _PREAMBLE = (
     "\x1b[>4m"  # modifyOtherKeys off (before the SGR reset, for terminals reading it as SGR 4)
     + KITTY_POP_ALL  # (another session's flags, when switching)
     + LINK_CLOSE +
-    "\x1b[r\x1b[?6l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, newline
+    "\x1b[r\x1b[?69l\x1b[?6l\x1b[?7h\x1b[4l\x1b[20l"  # margins, origin, autowrap, insert, LNM
     "\x1b[0m\x1b(B\x1b)B\x0f"  # pen, charsets
     "\x1b[H\x1b[2J"
 )
@@ -150,13 +151,19 @@ def _paint(t: Terminal, buf: list[Row], out: list[str]) -> None:
 
 
 def _margins(t: Terminal) -> str:
-    if t.top == 0 and t.bottom == t.rows - 1:
-        return "\x1b[r"
-    return f"\x1b[{t.top + 1};{t.bottom + 1}r"
+    """The scroll region, then DECLRMM and the left/right margins (DECSLRM needs ?69 set
+    first). Each homes the cursor: the cursor is placed after them."""
+    out = "\x1b[r" if t.top == 0 and t.bottom == t.rows - 1 else f"\x1b[{t.top + 1};{t.bottom + 1}r"
+    if t.left_right_mode:
+        out += _flag(LEFT_RIGHT_MODE, True)
+        if t.side_margins:
+            out += f"\x1b[{t.left + 1};{t.right + 1}s"
+    return out
 
 
 def _cup(t: Terminal, x: int, y: int, origin: bool) -> str:
     if origin:
+        x = max(x - t.left, 0)
         y = max(y - t.top, 0)
     return f"\x1b[{y + 1};{x + 1}H"
 
@@ -212,7 +219,12 @@ def redraw(t: Terminal) -> str:
     out.append(_margins(t))
     out.append(_flag(6, t.origin))
     if t.pending:  # (autowrap is on here, whatever the program left: see Modes below)
-        x = t.cols - 1
+        x = t.x  # (the last column, or the right margin: the margins are set already)
+        # A wrap left pending at a right margin that ?69l reset since: written with that
+        # margin again for a moment (?69l keeps the pending wrap, as in xterm).
+        gone = x < t.cols - 1 and not t.side_margins
+        if gone:
+            out.append(f"{_flag(LEFT_RIGHT_MODE, True)}\x1b[1;{x + 1}s")
         row = buf[t.y]
         if row.chars[x] == "" and x:
             x -= 1
@@ -223,6 +235,10 @@ def redraw(t: Terminal) -> str:
                    + _link(p.link))
         out.append((_protection(p) if decsca else "") + row.chars[x])
         out.append("\x1b(B")
+        if gone:
+            out.append(_flag(LEFT_RIGHT_MODE, False))
+            if t.left_right_mode:
+                out.append(_flag(LEFT_RIGHT_MODE, True))
     else:
         out.append(_cup(t, t.x, t.y, t.origin))
     out.append(pen_escape(t.pen) + _link(t.pen.link) + (_protection(t.pen) if decsca else ""))
@@ -267,6 +283,8 @@ def leave(t: Terminal) -> str:
     pushed on the alternate screen (popped before leaving it; those of the main screen the
     client pops), modifyOtherKeys-style resources other than 4, and the colours it set."""
     out = []
+    if t.left_right_mode:  # (resets the left/right margins too; the cursor stays)
+        out.append(_flag(LEFT_RIGHT_MODE, False))
     full = t.top == 0 and t.bottom == t.rows - 1
     if t.in_alt or not full or t.origin:
         x, y = t.x, t.y

@@ -54,6 +54,7 @@ from ptymux.term.vt_screen import (
     FLAG_MODES,
     KITTY_DEPTH,
     KNOWN_DEC,
+    LEFT_RIGHT_MODE,
     MAX_PROMPTS,
     MOUSE_ENCODINGS,
     MOUSE_MODES,
@@ -70,7 +71,8 @@ from ptymux.term.vt_screen import (
 __all__ = [
     "ACS", "ALLOW_DECCOLM", "ALT_MODES", "BLINK", "BOLD", "CHARSETS", "DA1_REPLY", "DA2_REPLY",
     "DECCOLM", "DEC_GRAPHICS", "DEFAULT", "DIM", "DYNAMIC_DEFAULTS", "FLAG_MODES", "HIDDEN",
-    "ITALIC", "KITTY_DEPTH", "KNOWN_DEC", "MAX_PROMPTS", "MOUSE_ENCODINGS", "MOUSE_MODES",
+    "ITALIC", "KITTY_DEPTH", "KNOWN_DEC", "LEFT_RIGHT_MODE", "MAX_PROMPTS", "MOUSE_ENCODINGS",
+    "MOUSE_MODES",
     "OVERLINE", "PROTECTED", "REVERSE", "REVERSE_WRAP", "REVERSE_WRAP_EXTENDED",
     "SAVE_CURSOR_MODE", "STRIKE",
     "XTVERSION_REPLY", "HistLine", "Parser", "Pen", "Row", "SavedCursor", "Screen", "Terminal",

@@ -113,8 +113,8 @@ class VtModel(ScreenModel):
 
     def _may_skip(self) -> bool:
         t = self.term
-        return (t.top == 0 and t.bottom == t.rows - 1 and not t.unfinished_input()
-                and not t.sync)
+        return (t.top == 0 and t.bottom == t.rows - 1 and not t.side_margins
+                and not t.unfinished_input() and not t.sync)
 
     def _line_rule(self) -> LineRule | None:
         t = self.term

@@ -75,9 +75,10 @@ DECCOLM = 3  # 80/132 columns: clears the screen, never resizes (see set_dec_mod
 ALLOW_DECCOLM = 40
 REVERSE_WRAP = 45
 REVERSE_WRAP_EXTENDED = 1045  # xterm's XTREVWRAP2
+LEFT_RIGHT_MODE = 69  # DECLRMM: CSI Pl ; Pr s sets the left and right margins (DECSLRM)
 SAVE_CURSOR_MODE = 1048  # DECSC on set, DECRC on reset; not a state (not in KNOWN_DEC)
 KNOWN_DEC = frozenset((DECCOLM, 6, 7, 25, ALLOW_DECCOLM, REVERSE_WRAP, REVERSE_WRAP_EXTENDED,
-                       66, 2026) + FLAG_MODES
+                       LEFT_RIGHT_MODE, 66, 2026) + FLAG_MODES
                       + MOUSE_MODES + MOUSE_ENCODINGS + ALT_MODES)
 
 KITTY_DEPTH = 8  # kitty keyboard flag stack entries per screen (kitty's and ghostty's limit)
@@ -133,6 +134,10 @@ class Screen:
         self.pen = DEFAULT
         self.top = 0
         self.bottom = rows - 1
+        # Left/right margins (DECLRMM ?69, DECSLRM): the whole width unless ?69 is set and a
+        # DECSLRM narrowed them (see _set_side_margins).
+        self.left_right_mode = False
+        self._set_side_margins(0, cols - 1)
         self.autowrap = True
         self.reverse_wrap = False  # ?45: BS at the left margin goes up to the row above's end
         self.reverse_wrap_extended = False  # ?1045: ... whether or not that row wrapped
@@ -168,6 +173,31 @@ class Screen:
         self._special = False  # a charset other than ASCII is in GL
         self.last_char = ""
 
+    def _set_side_margins(self, left: int, right: int) -> None:
+        """The left and right margins (0-based, inclusive). What the hot paths read is
+        computed here once: ``_edge``, the column after the right margin (``cols`` without
+        margins: text that stays left of it needs no other check), and ``side_margins``,
+        whether the margins are narrower than the screen (scrolls then move a rectangle)."""
+        self.left = left
+        self.right = right
+        self._edge = right + 1
+        self.side_margins = left > 0 or right < self.cols - 1
+
+    def _limit(self) -> int:
+        """The column after the last one text reaches from the cursor: the right margin's
+        next, or the screen's width when the cursor is right of the margin (xterm: the
+        margin is not in effect there)."""
+        edge = self._edge
+        return edge if self.x < edge else self.cols
+
+    def _home(self) -> None:
+        """The home position: the top left corner of the margins in origin mode (DECOM),
+        of the screen otherwise (DECSTBM, DECSLRM, ?6 do this)."""
+        if self.origin:
+            self._move(self.left, self.top)
+        else:
+            self._move(0, 0)
+
     @property
     def in_alt(self) -> bool:
         return self.buf is self.alt
@@ -197,7 +227,7 @@ class Screen:
         if text.isascii():
             x = self.x
             end = x + len(text)
-            if end < self.cols and not (self._special or self.pending or self.insert):
+            if end < self._edge and not (self._special or self.pending or self.insert):
                 self._paint(x, end, text, text[-1])  # (draw_ascii's fast path)
             else:
                 self.draw_ascii(text)
@@ -211,7 +241,7 @@ class Screen:
             return
         x = self.x
         end = x + len(s)
-        if end < self.cols and not self.pending and not self.insert:
+        if end < self._edge and not self.pending and not self.insert:
             self._paint(x, end, s, s[-1])
             return
         self._draw_narrow(s)
@@ -261,15 +291,22 @@ class Screen:
             # w < 0: unprintable, skipped (the rest of the run is kept)
 
     def _wrap(self, filler: bool = False) -> None:
-        row = self.buf[self.y]
-        row.wrapped = True
-        row.filler = filler
-        self.x = 0
-        self._index()
+        """Autowrap: on to the left margin of the next row (scrolling as LF does). The row
+        is marked as continuing on the next one only when it was left at the screen's last
+        column (as libghostty-vt; xterm marks a wrap at a right margin too): text that
+        wrapped at a right margin inside the screen is not one line with the rest of its
+        rows, for reflow, ``capture -J`` and the scrollback."""
+        if self.x == self.cols - 1:
+            row = self.buf[self.y]
+            row.wrapped = True
+            row.filler = filler
+        self._index()  # (before the column changes: it scrolls only inside the margins)
+        self.x = self.left
 
     def _paint(self, x: int, end: int, cells: str | list[str], last: str) -> None:
-        """Fast path: cells x..end-1 of the cursor row (end < cols, no pending wrap, no
-        insert mode), splitting any wide character they cut in half; the cursor ends at end."""
+        """Fast path: cells x..end-1 of the cursor row (end < the right margin's next column,
+        no pending wrap, no insert mode), splitting any wide character they cut in half; the
+        cursor ends at end."""
         row = self.buf[self.y]
         chars = row.chars
         if x and chars[x] == "":
@@ -285,7 +322,7 @@ class Screen:
         x = self.x
         n = len(s)
         end = x + n
-        if end < self.cols and not self.pending and not self.insert:
+        if end < self._edge and not self.pending and not self.insert:
             self._paint(x, end, s, s[-1])
             return
         cols = self.cols
@@ -298,8 +335,9 @@ class Screen:
                 if self.autowrap:
                     self._wrap()
             x = self.x
+            limit = self._limit()  # (the right margin's next column, or the screen's width)
             row = self.buf[self.y]
-            k = min(n - i, cols - x)
+            k = min(n - i, limit - x)
             if self.insert:
                 self._insert_blanks(row, x, k)
             chars = row.chars
@@ -311,12 +349,12 @@ class Screen:
             chars[x:end] = s[i : i + k]
             row.pens[x:end] = [pen] * k
             i += k
-            if end >= cols:
-                self.x = cols - 1
+            if end >= limit:
+                self.x = limit - 1
                 if self.autowrap:
                     self.pending = True
                 elif i < n:
-                    chars[cols - 1] = s[n - 1]
+                    chars[limit - 1] = s[n - 1]
                     i = n
             else:
                 self.x = end
@@ -328,8 +366,11 @@ class Screen:
         n = len(s)
         while i < n:
             x = self.x
-            k = min(n - i, (self.cols - x) // 2)
-            if x + 2 * k >= self.cols:
+            limit = self._edge  # (the right margin's next column, or the screen's width)
+            if x >= limit:
+                limit = self.cols
+            k = min(n - i, (limit - x) // 2)
+            if x + 2 * k >= limit:
                 k -= 1  # the one that reaches the last column sets the pending wrap
             if k < 1 or self.pending or self.insert:
                 self._draw_wide(s[i])
@@ -349,11 +390,14 @@ class Screen:
             self.pending = False
             if self.autowrap:
                 self._wrap()
-        if self.x >= cols - 1:
+        limit = self._limit()
+        if self.x >= limit - 1:
+            # does not fit: the last column (of the margins) is left as is (xterm)
             if self.autowrap:
-                self._wrap(True)  # does not fit: the last column is left as is (xterm)
+                self._wrap(True)
+                limit = self._limit()
             else:
-                self.x = cols - 2
+                self.x = limit - 2
         x = self.x
         row = self.buf[self.y]
         if self.insert:
@@ -366,8 +410,8 @@ class Screen:
         chars[x] = ch
         chars[x + 1] = ""
         row.pens[x] = row.pens[x + 1] = self.pen
-        if x + 2 >= cols:
-            self.x = cols - 1
+        if x + 2 >= limit:
+            self.x = limit - 1
             if self.autowrap:
                 self.pending = True
         else:
@@ -392,14 +436,30 @@ class Screen:
             chars[x] += ch  # not normalised: the client gets exactly what the program sent
 
     def _insert_blanks(self, row: Row, x: int, k: int) -> None:
-        cols = self.cols
-        k = min(k, cols - x)
+        """ICH, and insert mode: ``k`` blanks at ``x``, the cells up to the right margin
+        shifted right (those pushed past it are lost); nothing when ``x`` is outside the
+        left/right margins (xterm's InsertChar)."""
+        if x < self.left or x > self.right:
+            return
+        end = self._edge
+        k = min(k, end - x)
         blank = erase_pen(self.pen)
-        row.chars[x:x] = [" "] * k
-        row.pens[x:x] = [blank] * k
-        del row.chars[cols:]
-        del row.pens[cols:]
+        if end == self.cols:
+            row.chars[x:x] = [" "] * k
+            row.pens[x:x] = [blank] * k
+            del row.chars[end:]
+            del row.pens[end:]
+        else:
+            self._cut(row, end)
+            row.chars[x:end] = [" "] * k + row.chars[x : end - k]
+            row.pens[x:end] = [blank] * k + row.pens[x : end - k]
         self._sanitize(row)
+
+    def _cut(self, row: Row, x: int) -> None:
+        """Blank both halves of a two-cell character that column ``x`` would split from the
+        one before it (a margin, the edge of a shifted span)."""
+        if 0 < x < self.cols and row.chars[x] == "":
+            row.chars[x - 1] = row.chars[x] = " "
 
     def _sanitize(self, row: Row) -> None:
         """Repair wide-char halves split by a shift."""
@@ -416,11 +476,23 @@ class Screen:
 
     def _index(self) -> None:
         if self.y == self.bottom:
-            self._scroll_up(self.top, self.bottom, 1)
+            if not self.side_margins:
+                self._scroll_full(self.top, self.bottom, 1)
+            # (xterm: outside the left/right margins, the bottom row does not scroll)
+            elif self.left <= self.x <= self.right:
+                self._scroll_rect(self.top, self.bottom, 1)
         elif self.y < self.rows - 1:
             self.y += 1
 
     def _scroll_up(self, top: int, bottom: int, n: int) -> None:
+        if self.side_margins:
+            self._scroll_rect(top, bottom, n)
+        else:
+            self._scroll_full(top, bottom, n)
+
+    def _scroll_full(self, top: int, bottom: int, n: int) -> None:
+        """Scroll rows top..bottom up by ``n`` whole rows; a scroll of the whole main
+        screen feeds the history."""
         buf = self.buf
         n = max(1, min(n, bottom - top + 1))
         cols = self.cols
@@ -433,6 +505,9 @@ class Screen:
             buf.insert(bottom, blank_row(cols, blank))
 
     def _scroll_down(self, top: int, bottom: int, n: int) -> None:
+        if self.side_margins:
+            self._scroll_rect(top, bottom, -n)
+            return
         buf = self.buf
         n = max(1, min(n, bottom - top + 1))
         blank = erase_pen(self.pen)
@@ -440,17 +515,52 @@ class Screen:
             del buf[bottom]
             buf.insert(top, blank_row(self.cols, blank))
 
+    def _scroll_rect(self, top: int, bottom: int, n: int) -> None:
+        """Scroll rows top..bottom between the left and right margins only, up by ``n``
+        rows (down by -n when negative), the rows freed blank in the erase pen. What
+        scrolls out is lost: only full-width scrolls feed the history (as xterm and
+        tmux), and the rows keep their wrap flags (xterm moves cells, not lines). A
+        two-cell character split by a margin is blanked first (xterm, libghostty-vt)."""
+        left, end = self.left, self._edge
+        rows = self.buf[top : bottom + 1]
+        for row in rows:
+            self._cut(row, left)
+            self._cut(row, end)
+        count = len(rows)
+        k = max(1, min(abs(n), count))
+        width = end - left
+        blank = erase_pen(self.pen)
+        # (to, from), in an order that reads each row before it is written to
+        if n > 0:
+            pairs = zip(rows, rows[k:], strict=False)
+            freed = rows[count - k :]
+        else:
+            pairs = zip(rows[::-1], rows[: count - k][::-1], strict=False)
+            freed = rows[:k]
+        for dst, src in pairs:
+            dst.chars[left:end] = src.chars[left:end]
+            dst.pens[left:end] = src.pens[left:end]
+        for row in freed:
+            row.chars[left:end] = [" "] * width
+            row.pens[left:end] = [blank] * width
+
     # -- controls ---------------------------------------------------------------------
 
     def carriage_return(self) -> None:
-        self.x = 0
+        """To the left margin; to the first column when the cursor is left of the margin
+        (and not in origin mode), as xterm."""
+        left = self.left
+        if left and (self.x >= left or self.origin):
+            self.x = left
+        else:
+            self.x = 0
         self.pending = False
 
     def linefeed(self) -> None:
         self.pending = False
         self._index()
         if self.lnm:
-            self.x = 0
+            self.carriage_return()
 
     def backspace(self) -> None:
         self._cursor_left(1)
@@ -460,18 +570,23 @@ class Screen:
         libghostty-vt's) XTREVWRAP: a pending wrap uses up one step (the cursor stays on
         the last column), and at the left edge the cursor goes on to the last column of
         the row above when that row soft-wrapped into this one, never above the top of the
-        scroll region (of the screen when the cursor is above the region)."""
+        scroll region (of the screen when the cursor is above the region). The left edge
+        is the left margin (the screen's when the cursor is left of it), the last column
+        the right margin's (xterm's CursorBack)."""
+        left = self.left
+        if self.x < left:
+            left = 0
         extended = self.reverse_wrap_extended
         if not ((self.reverse_wrap or extended) and self.autowrap):
             self.pending = False
-            self.x = max(self.x - n, 0)
+            self.x = max(self.x - n, left)
             return
         if self.pending:
             n -= 1
             self.pending = False
         top = self.top if self.y >= self.top else 0
         while True:
-            step = min(self.x, n)
+            step = min(self.x - left, n)
             self.x -= step
             n -= step
             if n <= 0:
@@ -486,25 +601,31 @@ class Screen:
                 self.y -= 1
             else:
                 return
-            self.x = self.cols - 1
+            self.x = self.right
             n -= 1
 
     def tab(self) -> None:
         self._tab_forward(1)
 
     def _tab_forward(self, n: int) -> None:
+        """HT, CHT: to the next tab stop, at most to the right margin (the screen's last
+        column when the cursor is right of the margin, as for CUF)."""
+        last = self._limit() - 1
         x = self.x
         for _ in range(max(n, 1)):
             nxt = [t for t in self.tabs if t > x]
             if not nxt:
-                x = self.cols - 1
+                x = last
                 break
             x = min(nxt)
+        x = min(x, last)
         if x != self.x:  # at the last column, a pending wrap stays pending (xterm)
             self.pending = False
-        self.x = min(x, self.cols - 1)
+        self.x = x
 
     def _tab_back(self, n: int) -> None:
+        """CBT: to the previous tab stop, not left of the left margin in origin mode
+        (xterm's TabToPrevStop)."""
         if self.pending:
             return  # xterm leaves the cursor (and the pending wrap) alone
         x = self.x
@@ -514,6 +635,8 @@ class Screen:
                 x = 0
                 break
             x = max(prev)
+        if self.origin:
+            x = max(x, self.left)
         self.x = x
 
     def csi_cht(self, p: tuple[int, ...]) -> None:
@@ -550,14 +673,32 @@ class Screen:
     def esc_nel(self) -> None:
         self.pending = False
         self._index()
-        self.x = 0
+        self.carriage_return()
 
     def esc_ri(self) -> None:
         self.pending = False
         if self.y == self.top:
-            self._scroll_down(self.top, self.bottom, 1)
+            # (xterm: outside the left/right margins, the top row does not scroll)
+            if not self.side_margins or self.left <= self.x <= self.right:
+                self._scroll_down(self.top, self.bottom, 1)
         elif self.y > 0:
             self.y -= 1
+
+    def esc_decbi(self) -> None:
+        """DECBI (ESC 6): back one column; at the left margin, the columns from it to the
+        right margin move right instead (a blank one comes in), as xterm's xtermColIndex."""
+        if self.x == self.left:
+            self._shift_columns(self.x, 1)
+        else:
+            self._cursor_left(1)
+
+    def esc_decfi(self) -> None:
+        """DECFI (ESC 9): forward one column; at the right margin, the columns inside the
+        margins move left instead (a blank one comes in at the right margin)."""
+        if self.x == self.right:
+            self._shift_columns(self.left, -1)
+        else:
+            self.csi_cuf(())
 
     def esc_hts(self) -> None:
         self.tabs.add(self.x)
@@ -569,7 +710,9 @@ class Screen:
         self.keypad = False
 
     def alignment(self) -> None:
+        """DECALN: the screen filled with E, the margins reset (not ?69), the cursor home."""
         self.top, self.bottom = 0, self.rows - 1
+        self._set_side_margins(0, self.cols - 1)
         self.origin = False
         for row in self.buf:
             row.chars[:] = ["E"] * self.cols
@@ -586,7 +729,22 @@ class Screen:
             self.saved_main = saved
 
     def csi_scosc(self, p: tuple[int, ...]) -> None:
-        self.save_cursor()
+        """``CSI s``: DECSLRM when ?69 (DECLRMM) is set; else SCOSC (save the cursor, as
+        DECSC), only without parameters (xterm ignores ``CSI Pl ; Pr s`` then)."""
+        if self.left_right_mode:
+            self.csi_decslrm(p)
+        elif not p:
+            self.save_cursor()
+
+    def csi_decslrm(self, p: tuple[int, ...]) -> None:
+        """DECSLRM (``CSI Pl ; Pr s``, ?69 set): the left and right margins, 1-based; Pl
+        defaults to 1, Pr to the last column (a larger one too); a range of fewer than two
+        columns is ignored. Homes the cursor (to the margins' corner in origin mode)."""
+        left = _arg(p, 0, 1)
+        right = p[1] if len(p) > 1 and 0 < p[1] <= self.cols else self.cols
+        if right > left:
+            self._set_side_margins(left - 1, right - 1)
+            self._home()
 
     def csi_scorc(self, p: tuple[int, ...]) -> None:
         self.restore_cursor()
@@ -714,31 +872,49 @@ class Screen:
         self._move(self.x, min(self.y + n, bottom))
 
     def csi_cuf(self, p: tuple[int, ...]) -> None:
-        self._move(self.x + _arg(p, 0, 1), self.y)
+        """CUF: at most to the right margin (to the last column when right of it)."""
+        self._move(min(self.x + _arg(p, 0, 1), self._limit() - 1), self.y)
+
+    def csi_hpr(self, p: tuple[int, ...]) -> None:
+        """HPR: as CUP to the column n further (xterm), so the right margin stops it only in
+        origin mode."""
+        x = self.x + _arg(p, 0, 1)
+        self._move(min(x, self.right) if self.origin else x, self.y)
 
     def csi_cub(self, p: tuple[int, ...]) -> None:
         self._cursor_left(_arg(p, 0, 1))
 
     def csi_cnl(self, p: tuple[int, ...]) -> None:
         self.csi_cud(p)
-        self.x = 0
+        self.carriage_return()
 
     def csi_cpl(self, p: tuple[int, ...]) -> None:
         self.csi_cuu(p)
-        self.x = 0
+        self.carriage_return()
 
     def csi_cha(self, p: tuple[int, ...]) -> None:
-        self._move(_arg(p, 0, 1) - 1, self.y)
+        """CHA, HPA: the column; in origin mode counted from the left margin and stopped at
+        the right one (the row stays: see docs/differential.md, "CHA in origin mode")."""
+        col = _arg(p, 0, 1) - 1
+        if self.origin:
+            col = min(col + self.left, self.right)
+        self._move(col, self.y)
 
     def csi_cup(self, p: tuple[int, ...]) -> None:
+        """CUP, HVP: in origin mode relative to the top left corner of the margins and
+        kept inside them."""
         row = _arg(p, 0, 1) - 1
         col = _arg(p, 1, 1) - 1
         if self.origin:
             row = min(row + self.top, self.bottom)
+            col = min(col + self.left, self.right)
         self._move(col, row)
 
     def csi_vpr(self, p: tuple[int, ...]) -> None:
-        self._move(self.x, self.y + _arg(p, 0, 1))
+        """VPR: as CUP to the row n further (xterm): the bottom margin stops it in origin
+        mode."""
+        y = self.y + _arg(p, 0, 1)
+        self._move(self.x, min(y, self.bottom) if self.origin else y)
 
     def csi_vpa(self, p: tuple[int, ...]) -> None:
         row = _arg(p, 0, 1) - 1
@@ -860,59 +1036,85 @@ class Screen:
         self.pending = False
 
     def csi_dch(self, p: tuple[int, ...]) -> None:
-        n = min(_arg(p, 0, 1), self.cols - self.x)
+        """DCH: the cells from the cursor to the right margin move left; nothing (the
+        pending wrap kept too) when the cursor is outside the left/right margins (xterm's
+        DeleteChar)."""
+        x = self.x
+        if x < self.left or x > self.right:
+            return
+        end = self._edge
         row = self.buf[self.y]
-        blank = erase_pen(self.pen)
-        del row.chars[self.x : self.x + n]
-        del row.pens[self.x : self.x + n]
-        row.chars.extend([" "] * n)
-        row.pens.extend([blank] * n)
-        self._sanitize(row)
+        self._delete_cells(row, x, end, min(_arg(p, 0, 1), end - x), erase_pen(self.pen))
         self.pending = False
 
+    def _delete_cells(self, row: Row, x: int, end: int, n: int, blank: Pen) -> None:
+        """Cells x..x+n-1 of ``row`` removed, those up to ``end`` (exclusive) moved left,
+        ``n`` blanks in pen ``blank`` coming in before ``end``."""
+        if end == self.cols:
+            del row.chars[x : x + n]
+            del row.pens[x : x + n]
+            row.chars.extend([" "] * n)
+            row.pens.extend([blank] * n)
+        else:
+            self._cut(row, end)
+            row.chars[x:end] = row.chars[x + n : end] + [" "] * n
+            row.pens[x:end] = row.pens[x + n : end] + [blank] * n
+        self._sanitize(row)
+
+    def _in_margins(self) -> bool:
+        """The cursor is inside the scroll region and the left/right margins (IL, DL,
+        DECIC, DECDC, SL, SR act only then, as in xterm)."""
+        return self.top <= self.y <= self.bottom and self.left <= self.x <= self.right
+
     def csi_il(self, p: tuple[int, ...]) -> None:
-        if self.top <= self.y <= self.bottom:
+        if self._in_margins():
             self._scroll_down(self.y, self.bottom, _arg(p, 0, 1))
-            self.x = 0
+            self.x = self.left
         self.pending = False
 
     def csi_dl(self, p: tuple[int, ...]) -> None:
-        if self.top <= self.y <= self.bottom:
+        if self._in_margins():
             n = max(1, min(_arg(p, 0, 1), self.bottom - self.y + 1))
-            buf = self.buf
-            blank = erase_pen(self.pen)
-            for _ in range(n):
-                del buf[self.y]
-                buf.insert(self.bottom, blank_row(self.cols, blank))
-            self.x = 0
+            if self.side_margins:
+                self._scroll_rect(self.y, self.bottom, n)
+            else:
+                buf = self.buf
+                blank = erase_pen(self.pen)
+                for _ in range(n):
+                    del buf[self.y]
+                    buf.insert(self.bottom, blank_row(self.cols, blank))
+            self.x = self.left
         self.pending = False
 
     def _shift_columns(self, x: int, n: int) -> None:
-        """Insert (n > 0) or delete (n < 0) columns at ``x`` in the scroll region
-        (SL, SR, DECIC, DECDC); nothing when the cursor is outside the region."""
-        if not self.top <= self.y <= self.bottom:
+        """Insert (n > 0) or delete (n < 0) columns at ``x`` in the scroll region, up to the
+        right margin (SL, SR, DECIC, DECDC, DECBI, DECFI); nothing when the cursor is
+        outside the region or the left/right margins."""
+        if not self._in_margins():
             return
-        cols = self.cols
+        end = self._edge
         blank = erase_pen(self.pen)
-        k = min(abs(n), cols - x)
+        k = min(abs(n), end - x)
         for row in self.buf[self.top : self.bottom + 1]:
             if n > 0:
-                row.chars[x:x] = [" "] * k
-                row.pens[x:x] = [blank] * k
-                del row.chars[cols:]
-                del row.pens[cols:]
+                if end == self.cols:
+                    row.chars[x:x] = [" "] * k
+                    row.pens[x:x] = [blank] * k
+                    del row.chars[end:]
+                    del row.pens[end:]
+                else:
+                    self._cut(row, end)
+                    row.chars[x:end] = [" "] * k + row.chars[x : end - k]
+                    row.pens[x:end] = [blank] * k + row.pens[x : end - k]
+                self._sanitize(row)
             else:
-                del row.chars[x : x + k]
-                del row.pens[x : x + k]
-                row.chars.extend([" "] * k)
-                row.pens.extend([blank] * k)
-            self._sanitize(row)
+                self._delete_cells(row, x, end, k, blank)
 
     def csi_sl(self, p: tuple[int, ...]) -> None:
-        self._shift_columns(0, -_arg(p, 0, 1))
+        self._shift_columns(self.left, -_arg(p, 0, 1))
 
     def csi_sr(self, p: tuple[int, ...]) -> None:
-        self._shift_columns(0, _arg(p, 0, 1))
+        self._shift_columns(self.left, _arg(p, 0, 1))
 
     def csi_decic(self, p: tuple[int, ...]) -> None:
         self._shift_columns(self.x, _arg(p, 0, 1))
@@ -944,7 +1146,7 @@ class Screen:
         bottom = min(bottom, self.rows - 1)
         if top < bottom:
             self.top, self.bottom = top, bottom
-            self._move(0, self.top if self.origin else 0)
+            self._home()
 
     def csi_decscusr(self, p: tuple[int, ...]) -> None:
         style = _arg(p, 0, 0)
@@ -960,8 +1162,9 @@ class Screen:
             self.replies.append(DA2_REPLY)
 
     def _cursor_report(self) -> tuple[int, int]:
-        y = self.y - self.top if self.origin else self.y
-        return y + 1, self.x + 1
+        if self.origin:
+            return self.y - self.top + 1, self.x - self.left + 1
+        return self.y + 1, self.x + 1
 
     def csi_xtversion(self, p: tuple[int, ...]) -> None:
         if _arg(p, 0, 0) == 0:
@@ -1074,6 +1277,8 @@ class Screen:
             return self.reverse_wrap
         if mode == REVERSE_WRAP_EXTENDED:
             return self.reverse_wrap_extended
+        if mode == LEFT_RIGHT_MODE:
+            return self.left_right_mode
         if mode == ALLOW_DECCOLM:
             return self.allow_deccolm
         if mode == DECCOLM:
@@ -1115,13 +1320,19 @@ class Screen:
         for mode in p:
             if mode == 6:
                 self.origin = on
-                self._move(0, self.top if on else 0)
+                self._home()
             elif mode == 7:
                 self.autowrap = on
             elif mode == REVERSE_WRAP:
                 self.reverse_wrap = on
             elif mode == REVERSE_WRAP_EXTENDED:
                 self.reverse_wrap_extended = on
+            elif mode == LEFT_RIGHT_MODE:
+                # (xterm: setting it keeps the margins, full until a DECSLRM; resetting it
+                # resets them)
+                self.left_right_mode = on
+                if not on:
+                    self._set_side_margins(0, self.cols - 1)
             elif mode == ALLOW_DECCOLM:
                 self.allow_deccolm = on
             elif mode == DECCOLM:
@@ -1150,6 +1361,7 @@ class Screen:
             return
         self.col132 = on
         self.top, self.bottom = 0, self.rows - 1
+        self._set_side_margins(0, self.cols - 1)  # (?69 stays, as in xterm)
         self.csi_ed((2,))
         self._move(0, 0)
 
@@ -1191,6 +1403,8 @@ class Screen:
         self.keypad = False
         self.flags.discard(1)
         self.top, self.bottom = 0, self.rows - 1
+        self.left_right_mode = False  # (xterm's resetMarginMode: ?69 and the margins)
+        self._set_side_margins(0, self.cols - 1)
         self.g[:] = ["B", "B"]
         self.gl = 0
         self._update_charset()
@@ -1246,6 +1460,7 @@ class Screen:
             self.x = min(self.x, cols - 1)
             self.pending = False
         self.top, self.bottom = 0, rows - 1
+        self._set_side_margins(0, cols - 1)  # (xterm's resetMargins; ?69 stays)
         self.saved_main = _clamp_saved(self.saved_main, cols, rows)
         self.saved_alt = _clamp_saved(self.saved_alt, cols, rows)
         self.tabs = {t for t in self.tabs if t < cols}

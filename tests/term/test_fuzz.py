@@ -25,7 +25,7 @@ _csi = st.builds(
 )
 _dec = st.builds(
     lambda mode, on: f"\x1b[?{mode}{'h' if on else 'l'}",
-    st.sampled_from([1, 3, 5, 6, 7, 12, 25, 40, 45, 47, 66, 1000, 1002, 1004, 1006, 1047,
+    st.sampled_from([1, 3, 5, 6, 7, 12, 25, 40, 45, 47, 66, 69, 1000, 1002, 1004, 1006, 1047,
                      1048, 1049, 2004]),
     st.booleans(),
 )
@@ -38,7 +38,8 @@ _tokens = st.one_of(
                      "\x1b]0;t\x07", "\x1b]2;title\x1b\\", "\x1bPq#0\x1b\\", "\x1b_apc\x1b\\",
                      "\x1b", "\x1b[", "\x18", "\x1a", "\x07", "\x1b[r", "\x1b[3;20r",
                      '\x1b[1"q', '\x1b[0"q', "\x1b[?1J", "\x1b[?2K", "\u009b1m", "\u0085",
-                     "\u009d2;t\u009c", "\x1b[?45h\x08", "\x1b[?3h"]),
+                     "\u009d2;t\u009c", "\x1b[?45h\x08", "\x1b[?3h", "\x1b[?69h\x1b[3;7s",
+                     "\x1b[2;5s", "\x1b6", "\x1b9"]),
     _csi,
     _dec,
 )
@@ -133,7 +134,8 @@ def test_redrawn_terminal_behaves_the_same_afterwards(
     model = VtModel(cols, rows, 20)
     model.feed(before)
     client = VtModel(cols, rows, 20)
-    client.feed(b"\x1b[?1049h\x1b[5;8r\x1b[?6h\x1b(0\x1b[4h\x1b[1;41mjunk")  # a used terminal
+    client.feed(b"\x1b[?1049h\x1b[5;8r\x1b[?6h\x1b(0\x1b[4h\x1b[1;41m"  # a used terminal
+                b"\x1b[?69h\x1b[2;4sjunk")
     client.feed(model.redraw())
     model.feed(after)
     client.feed(after)

@@ -58,6 +58,8 @@ CASES = {
     "alt_1047_saved": b"main\x1b[3;3H\x1b7\x1b[?1047h\x1b[7;7H\x1b7\x1b[1;1Hx",
     "margins_origin": b"\x1b[5;15r\x1b[?6h\x1b[3;4Hx\x1b[1;33m",
     "margins_saved_origin": b"\x1b[5;15r\x1b[?6h\x1b[3;4H\x1b7\x1b[?6l\x1b[20;1H",
+    "left_right_margins": b"\x1b[5;15r\x1b[?69h\x1b[10;40s\x1b[?6h\x1b[3;4Hx\x1b[1;33m",
+    "left_right_pending": b"\x1b[?69h\x1b[10;40s\x1b[3;35H" + b"w" * 6,
     "modes": b"\x1b[?1h\x1b=\x1b[?2004h\x1b[?1002h\x1b[?1006h\x1b[?1004h\x1b[?25l\x1b[5 q"
     b"\x1b[?7l\x1b[4h\x1b[20h\x1b[?5h\x1b[?12h\x1b[>4;2m",
     "charsets": b"\x1b(0lqqk\x1b(B\x1b)0\x0eqq\x0fx\x1b)A\x0e",
@@ -81,7 +83,8 @@ def test_edge_round_trip(name: str) -> None:
 def test_redraw_from_dirty_terminal() -> None:
     """A terminal left in another program's state is brought to this model's state."""
     dirty = VtModel(80, 24)
-    dirty.feed(CASES["modes"] + CASES["alt_47"] + CASES["margins_origin"] + b"\x1b(0\x1b[1;41m")
+    dirty.feed(CASES["modes"] + CASES["alt_47"] + CASES["margins_origin"] + b"\x1b(0\x1b[1;41m"
+               + CASES["left_right_margins"])
     model = VtModel(80, 24)
     model.feed(b"plain bash prompt$ ")
     dirty.feed(model.redraw())

@@ -19,8 +19,8 @@ def _screen(t: Terminal, buf: list[Row]) -> list[tuple[Any, ...]]:
 def snapshot(model: VtModel) -> dict[str, Any]:
     """Everything a redraw must reproduce: text and pens of every cell, wrap flags, the main
     screen under an alternate one, cursor (position, pending wrap, visibility, style, pen,
-    charsets, saved slots), margins, modes, tab stops, titles, keyboard flags, colours (and
-    hyperlinks, which are part of each cell's pen)."""
+    charsets, saved slots), margins (DECSTBM; DECLRMM and DECSLRM), modes, tab stops,
+    titles, keyboard flags, colours (and hyperlinks, which are part of each cell's pen)."""
     t = model.term
     return {
         "size": (t.cols, t.rows),
@@ -36,6 +36,7 @@ def snapshot(model: VtModel) -> dict[str, Any]:
         "saved_main": t.saved_main,
         "saved_alt": t.saved_alt if t.in_alt else None,
         "margins": (t.top, t.bottom),
+        "left_right": (t.left_right_mode, t.left, t.right),
         "origin": t.origin,
         "autowrap": t.autowrap,
         "reverse_wrap": t.reverse_wrap,
