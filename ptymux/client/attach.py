@@ -43,7 +43,7 @@ else:
 MODES_RESET = (
     b"\x1b[>4m\x1b[0m\x1b[?25h\x1b[?1l\x1b>"
     b"\x1b[?9l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l\x1b[?1015l\x1b[?1004l"
-    b"\x1b[?2004l\x1b[0 q\x1b[?7h\x1b[4l\x1b[<99u\x1b]8;;\x1b\\\x1b[?2026l"
+    b"\x1b[?2004l\x1b[0 q\x1b[?7h\x1b[4l\x1b[<99u\x1b]8;;\x1b\\\x1b[?2026l\x1b[?69l"
 )
 TITLE_PUSH = b"\x1b[22;0t"
 TITLE_POP = b"\x1b[23;0t"

@@ -276,3 +276,15 @@ def test_client_reset_covers_what_live_output_left() -> None:
     terminal.feed(MODES_RESET)
     t = terminal.term
     assert (t.kitty_main, t.modify_keys, t.sync, t.pen) == ([], {}, False, DEFAULT)
+
+
+def test_the_clients_reset_leaves_no_margins_behind() -> None:
+    """MODES_RESET (also written when the server is lost, and for a pyte session, whose
+    model keeps no margins) resets ?69 and with it the left/right margins."""
+    terminal = model(b"\x1b[?69h\x1b[5;20s")
+    assert (terminal.term.left_right_mode, terminal.term.left, terminal.term.right) == (
+        True, 4, 19)
+    terminal.feed(MODES_RESET + b"\x1b[1;1H" + b"x" * 30)
+    assert (terminal.term.left_right_mode, terminal.term.left, terminal.term.right) == (
+        False, 0, 79)
+    assert terminal.capture()[0] == "x" * 30
