@@ -5,7 +5,9 @@
 A quicker loop than ``bench/run.py --only commands``, for an installed ptymux (a venv made
 with ``python -m venv V && V/bin/pip install .``: cached bytecode, no editable finder, as a
 user has it). Each round: ``python -c pass``, then in a fresh socket directory the first
-``new -d`` (which starts the server), ``ls``, ``has-session``, ``send-keys``, ``kill-server``.
+``new -d`` (which starts the server), the command right after it (``ls``: it waits for the
+rest of the server's start, since the first ``new -d`` is answered before the server's loop
+exists), then, warm, ``ls``, ``has-session``, ``send-keys``, and ``kill-server``.
 Prints the mean of the fastest quarter of the rounds (the least disturbed by other work on the
 machine) and each as a multiple of ``python -c pass``. Prints figures, never fails.
 """
@@ -43,7 +45,8 @@ def main() -> int:
     args = parser.parse_args()
     ptymux = os.path.join(os.path.dirname(args.python), "ptymux")
     times: dict[str, list[float]] = {name: [] for name in (
-        "python -c pass", "first new -d", "ls", "has-session", "send-keys")}
+        "python -c pass", "first new -d", "the next command", "ls", "has-session",
+        "send-keys")}
     for _ in range(args.rounds):
         root = tempfile.mkdtemp(prefix="ptymux-ratios-")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PTYMUX", "TMUX"))}
@@ -53,6 +56,7 @@ def main() -> int:
             times["python -c pass"].append(_timed([args.python, "-c", "pass"], env))
             times["first new -d"].append(
                 _timed([ptymux, "new", "-d", "-s", "x", "--", "sleep", "60"], env))
+            times["the next command"].append(_timed([ptymux, "ls"], env))
             times["ls"].append(_timed([ptymux, "ls"], env))
             times["has-session"].append(_timed([ptymux, "has-session", "-t", "x"], env))
             times["send-keys"].append(_timed([ptymux, "send-keys", "-t", "x", "a"], env))

@@ -276,3 +276,14 @@ def test_a_record_class_behaves_as_collections_namedtuple(count: int, data: st.D
         ours._make(range(count + 1))
     assert mine.f0 == reference.f0 and type(mine).__name__ == "Rec"
     assert copy.deepcopy(mine) == mine and type(copy.copy(mine)) is ours
+
+
+def test_the_lean_suppress_swallows_only_what_it_lists() -> None:
+    """server/lean.py's stand-in for contextlib.suppress (the daemon's start uses it)."""
+    from ptymux.server.lean import signal, suppress
+
+    with suppress(OSError, KeyError):
+        raise FileNotFoundError("swallowed: a subclass of a listed one")
+    with pytest.raises(ValueError), suppress(OSError):
+        raise ValueError("not listed")
+    assert signal.SIGHUP == 1 and signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -29,10 +29,10 @@ has the client's).
 from __future__ import annotations
 
 import _socket  # (not socket.py, whose enums and selectors would delay the first answer)
-import contextlib
 import os
 
 from ptymux.paths import PathError, open_private_dir, private_dir_of, via
+from ptymux.server.lean import suppress
 
 TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def _write_pid_file(path: str | None) -> str | None:
     it is ignored rather than fatal to a server whose pid file a client has just found."""
     if not path:
         return None
-    import signal
+    from ptymux.server.lean import signal
 
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     try:
@@ -179,7 +179,7 @@ def _write_pid_file(path: str | None) -> str | None:
 
 def remove_pid_file(path: str) -> None:
     """Remove ``path`` if it still names us: a newer server may have replaced it."""
-    with contextlib.suppress(OSError, ValueError), open(path) as f:
+    with suppress(OSError, ValueError), open(path) as f:
         if int(f.read().strip()) != os.getpid():
             return
         os.unlink(path)
@@ -207,7 +207,7 @@ def serves_pid_file(pid: int, pid_file: os.stat_result) -> bool:
 def _name_process() -> None:
     """Show up as ``ptymux: server`` in ps -e and top, whichever way we were started.
     Cosmetic: /proc/self/comm may be read-only in a sandbox."""
-    with contextlib.suppress(OSError), open("/proc/self/comm", "wb") as f:
+    with suppress(OSError), open("/proc/self/comm", "wb") as f:
         f.write(PROCESS_NAME)
 
 
@@ -235,7 +235,7 @@ async def _serve(sock: _socket.socket, path: str, ready_fd: int, pid_file: str |
             ho.fall_back(server, handover_path, handover, f"{type(e).__name__}: {e}")
             raise
         finally:
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 os.unlink(handover_path)  # (a fallback has exec'd with it by now)
         server.reap()  # programs that ended during the exec: their SIGCHLD was the old code's
         if handover["fallback"] is not None:  # taken over: the old code's copy has served
@@ -367,7 +367,7 @@ def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_fil
                 sock = ho.listener_of(record)
             except ho.HandoverError as e:  # checked before the exec: should not happen
                 _log().error("upgrade: %s", e)
-                with contextlib.suppress(OSError):
+                with suppress(OSError):
                     os.unlink(handover_path)
                 return 1
     except (OSError, AlreadyRunning, PathError) as e:
@@ -443,7 +443,7 @@ def _close_fds(keep: int) -> None:
         return
     for fd in fds:
         if fd > 2 and fd != keep:
-            with contextlib.suppress(OSError):  # (the listing's own fd, closed already)
+            with suppress(OSError):  # (the listing's own fd, closed already)
                 os.close(fd)
 
 
@@ -454,15 +454,15 @@ def reset_signals() -> None:
     blocked or ignored (``nohup``'s SIGHUP, a shell's SIGINT for a background job) is not the
     daemon's: its sessions' programs would inherit it, and a program ignoring SIGHUP outlives
     kill-session's hangup."""
-    import signal
+    from ptymux.server.lean import signal
 
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
-    with contextlib.suppress(ValueError, OSError):
+    with suppress(ValueError, OSError):
         signal.set_wakeup_fd(-1)
     for sig in signal.valid_signals():
         if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGINT):
             ignored = sig in (signal.SIGPIPE, signal.SIGXFSZ)
-            with contextlib.suppress(OSError, ValueError):  # (signals libc keeps for itself)
+            with suppress(OSError, ValueError):  # (signals libc keeps for itself)
                 signal.signal(sig, signal.SIG_IGN if ignored else signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -513,7 +513,7 @@ def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str
     import sys
 
     for stream in (sys.stdout, sys.stderr):  # else the children hold (and might write)
-        with contextlib.suppress(Exception):  # a copy of the caller's unwritten output
+        with suppress(Exception):  # a copy of the caller's unwritten output
             stream.flush()
     # Python's recipe for a fork without exec: the heap so far leaves the collector's view,
     # in both processes. Neither then writes to every object's GC header (which would copy
@@ -523,7 +523,7 @@ def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str
     gc.freeze()
     pid = os.fork()
     if pid:
-        with contextlib.suppress(ChildProcessError):  # (SIGCHLD ignored: reaped already)
+        with suppress(ChildProcessError):  # (SIGCHLD ignored: reaped already)
             os.waitpid(pid, 0)
         return
     code = 1
@@ -537,7 +537,7 @@ def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str
             code = run_daemon(socket_path, log_path, pid_file, status_file, stay, ready_fd,
                               first_request=first)
     except BaseException as e:  # (a KeyboardInterrupt too)
-        with contextlib.suppress(Exception):
+        with suppress(Exception):
             if daemon:  # as an interpreter dies of it: the traceback on stderr (the log),
                 import traceback  # and the client hears that the server died starting
 
@@ -545,7 +545,7 @@ def fork_server(socket_path: str, log_path: str, pid_file: str, status_file: str
             else:  # detaching failed: said once, on the pipe
                 os.write(ready_fd, f"can't start server: {e}".encode())
     finally:
-        with contextlib.suppress(Exception):  # the daemon's own last words (a warning)
+        with suppress(Exception):  # the daemon's own last words (a warning)
             sys.stderr.flush()
         os._exit(code)
 

@@ -9,12 +9,12 @@ imported (server/spawn.py). The steps in the child are Popen's for ``start_new_s
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
-import signal
 import struct
 import termios
+
+from ptymux.server.lean import signal, suppress
 
 EXEC_FAILED = 127  # the child's exit status when it could not exec (as a shell's)
 
@@ -84,17 +84,17 @@ class PtyProcess:
         """Ask the program to end, the way closing a terminal does: SIGHUP to its process
         group and to the pty's foreground job."""
         groups = {self.pid}
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             groups.add(os.tcgetpgrp(self.master))
         # A pty whose program has just exited reports foreground group 0, and killpg(0)
         # would signal the server's own group: only real groups.
         groups.discard(0)
         for group in groups:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
+            with suppress(ProcessLookupError, PermissionError):
                 os.killpg(group, signal.SIGHUP)
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        with suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
 
     def close(self) -> None:
@@ -123,7 +123,7 @@ def _fork_exec(argv: list[str], cwd: str, env: dict[str, str], slave: int) -> in
             os.close(report_w)
     if not report:
         return pid
-    with contextlib.suppress(ChildProcessError):
+    with suppress(ChildProcessError):
         os.waitpid(pid, 0)
     code, _, where = report.partition(b":")
     try:
@@ -160,7 +160,7 @@ def _exec_child(argv: list[str], cwd: str, env: dict[str, str], slave: int,
         # No signal ignored (Python ignores SIGPIPE and SIGXFSZ, a starting server SIGUSR1:
         # Popen's restore_signals, and more), none blocked. Caught ones are reset by exec.
         for sig in signal.valid_signals():
-            with contextlib.suppress(OSError, ValueError):
+            with suppress(OSError, ValueError):
                 if signal.getsignal(sig) == signal.SIG_IGN:
                     signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, ())
@@ -169,7 +169,7 @@ def _exec_child(argv: list[str], cwd: str, env: dict[str, str], slave: int,
         os.execvpe(argv[0], argv, env)
     except BaseException as e:
         code = getattr(e, "errno", None) or 0
-        with contextlib.suppress(BaseException):
+        with suppress(BaseException):
             os.write(report, f"{code}:{step}".encode())
     finally:
         os._exit(EXEC_FAILED)
@@ -188,5 +188,5 @@ def _close_other_fds(keep: int) -> None:
         return
     for fd in fds:
         if fd > 2 and fd != keep:
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 os.close(fd)
