@@ -32,7 +32,7 @@ import _socket  # (not socket.py, whose enums and selectors would delay the firs
 import os
 
 from ptymux.paths import PathError, open_private_dir, private_dir_of, via
-from ptymux.server.lean import suppress
+from ptymux.server.lean import close_fds, suppress
 
 TYPE_CHECKING = False  # see ptymux/records.py
 if TYPE_CHECKING:
@@ -432,21 +432,6 @@ def _hold_for_test() -> None:
         time.sleep(0.01)
 
 
-def _close_fds(keep: int) -> None:
-    """Close every fd above 2 but ``keep``: those open (/proc/self/fd), as subprocess does,
-    rather than every number up to a limit that may be in the millions."""
-    try:
-        fds = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        os.closerange(3, keep)
-        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-        return
-    for fd in fds:
-        if fd > 2 and fd != keep:
-            with suppress(OSError):  # (the listing's own fd, closed already)
-                os.close(fd)
-
-
 def reset_signals() -> None:
     """Signals as a fresh interpreter started with default dispositions has them: nothing
     blocked, every disposition the default but Python's own (SIGINT raises
@@ -573,7 +558,7 @@ def _detach(ready_fd: int) -> int:
     for fd in (0, 1, 2):
         if fd != null:
             os.dup2(null, fd)
-    _close_fds(keep=ready_fd)
+    close_fds(keep=ready_fd)
     reset_signals()
     if not sys.flags.safe_path and sys.path:
         del sys.path[0]  # the script's directory, or the caller's: what -P leaves out

@@ -14,7 +14,7 @@ import os
 import struct
 import termios
 
-from ptymux.server.lean import signal, suppress
+from ptymux.server.lean import close_fds, signal, suppress
 
 EXEC_FAILED = 127  # the child's exit status when it could not exec (as a shell's)
 
@@ -164,7 +164,7 @@ def _exec_child(argv: list[str], cwd: str, env: dict[str, str], slave: int,
                 if signal.getsignal(sig) == signal.SIG_IGN:
                     signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, ())
-        _close_other_fds(report)
+        close_fds(report)  # (the server's sockets, other ptys, passed terminals)
         step = "exec"
         os.execvpe(argv[0], argv, env)
     except BaseException as e:
@@ -173,20 +173,3 @@ def _exec_child(argv: list[str], cwd: str, env: dict[str, str], slave: int,
             os.write(report, f"{code}:{step}".encode())
     finally:
         os._exit(EXEC_FAILED)
-
-
-def _close_other_fds(keep: int) -> None:
-    """Close every fd above 2 but ``keep`` (itself closed by the exec): the server's
-    sockets, other sessions' ptys, passed terminals must not reach the program (Popen's
-    ``close_fds``). Those open are listed in /proc/self/fd rather than tried up to a limit
-    that may be in the millions."""
-    try:
-        fds = [int(name) for name in os.listdir("/proc/self/fd")]
-    except OSError:
-        os.closerange(3, keep)
-        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-        return
-    for fd in fds:
-        if fd > 2 and fd != keep:
-            with suppress(OSError):
-                os.close(fd)

@@ -1097,16 +1097,7 @@ class Screen:
         k = min(abs(n), end - x)
         for row in self.buf[self.top : self.bottom + 1]:
             if n > 0:
-                if end == self.cols:
-                    row.chars[x:x] = [" "] * k
-                    row.pens[x:x] = [blank] * k
-                    del row.chars[end:]
-                    del row.pens[end:]
-                else:
-                    self._cut(row, end)
-                    row.chars[x:end] = [" "] * k + row.chars[x : end - k]
-                    row.pens[x:end] = [blank] * k + row.pens[x : end - k]
-                self._sanitize(row)
+                self._insert_blanks(row, x, k)
             else:
                 self._delete_cells(row, x, end, k, blank)
 
