@@ -758,6 +758,9 @@ class Screen:
         self.gl = s.gl
         self._update_charset()
         self.origin = s.origin
+        if self.origin:  # (xterm's CursorRestore: CursorSet in origin mode keeps it inside)
+            self.x = min(max(self.x, self.left), self.right)
+            self.y = min(max(self.y, self.top), self.bottom)
         self.pending = False
 
     # -- OSC --------------------------------------------------------------------------

@@ -208,6 +208,8 @@ KNOWN: list[tuple[str, re.Pattern[bytes]]] = [
     ("DECALN and the pen", re.compile(rb"\x1b#8")),
     ("DECCOLM", re.compile(rb"\x1b\[\?3[hl]")),
     ("DECSTR and the saved cursor", re.compile(rb"\x1b\[!p")),
+    ("DECRC in origin mode",
+     re.compile(rb"\x1b\[\?6h.*(?:\x1b8|\x1b\[u|\x1b\[\?(?:1048|1049)l)", re.S)),
     ("Reverse wrap above the scroll region", re.compile(rb"\x1b\[\?45h")),
     # (left/right margins: a DECSLRM whose left margin is not the first column, then...)
     ("CUB and BS at the left margin",

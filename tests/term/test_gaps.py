@@ -58,6 +58,17 @@ def test_1048_saves_and_restores_like_decsc() -> None:
     assert cursor(m) == (3, 2)
 
 
+def test_decrc_in_origin_mode_stays_inside_the_current_margins() -> None:
+    """xterm's CursorRestoreFlags: with DECOM restored set, the cursor is set relative to
+    the current margins (CursorSet), so a position saved outside them is brought inside."""
+    m = model(b"\x1b[2;4r\x1b[?6h\x1b[1;1H\x1b7\x1b[3;4r\x1b8X", cols=10, rows=6)
+    assert cursor(m) == (1, 2) and screen(m)[2].startswith("X")
+    m = model(b"\x1b[?69h\x1b[2;5s\x1b[?6h\x1b[1;1H\x1b7\x1b[4;8s\x1b8X", cols=10, rows=6)
+    assert cursor(m) == (4, 0) and screen(m)[0][3] == "X"
+    m = model(b"\x1b[2;4r\x1b[1;1H\x1b7\x1b[3;4r\x1b8X", cols=10, rows=6)  # no DECOM
+    assert cursor(m) == (1, 0) and screen(m)[0].startswith("X")
+
+
 # -- 2. selective erase -----------------------------------------------------------------
 
 def test_decsca_protected_cells_survive_decsed_and_decsel_but_not_ed_el() -> None:
