@@ -116,6 +116,27 @@ def test_upgrade_keeps_sessions_programs_and_screens(mux: Mux) -> None:
     assert not glob.glob(os.path.join(mux.root, "state", "ptymux", "handover-*"))
 
 
+def _catches(pid: int, sig: int) -> bool:
+    """Whether process ``pid`` has a handler for ``sig`` (/proc/PID/status: SigCgt)."""
+    with open(f"/proc/{pid}/status") as f:
+        masks = dict(line.split(":", 1) for line in f if line.startswith("Sig"))
+    bit = 1 << (sig - 1)
+    return bool(int(masks["SigCgt"], 16) & bit) and not int(masks["SigIgn"], 16) & bit
+
+
+def test_sigusr1_still_re_creates_the_socket_after_an_upgrade(mux: Mux) -> None:
+    """A starting server ignores SIGUSR1 until its loop takes it; the loop of the code that
+    takes over must have it too (tmux's convention: SIGUSR1 re-creates the socket)."""
+    mux.run("new", "-d", "-s", "s", "--", "sleep", "60", check=True)
+    mux.run("ls", check=True)  # (answered by the loop)
+    pid = mux.server_pid()
+    assert pid and _catches(pid, signal.SIGUSR1)
+    assert mux.run("upgrade-server", timeout=60).returncode == 0
+    assert mux.server_pid() == pid and _catches(pid, signal.SIGUSR1)
+    os.kill(pid, signal.SIGUSR1)  # (nothing to re-create: the server just goes on)
+    assert mux.run("ls", check=True).stdout.startswith("s: sleep 60 ")
+
+
 def test_a_refused_record_leaves_the_old_server_running(mux: Mux) -> None:
     # The test hook is in the server's environment: the installed code it asks refuses.
     env = {**mux.env, "PTYMUX_TEST_REFUSE_HANDOVER": "1"}

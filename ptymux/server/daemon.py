@@ -161,15 +161,9 @@ def write_pid_file(path: str) -> None:
 
 
 def _write_pid_file(path: str | None) -> str | None:
-    """``write_pid_file`` if there is a ``path``; why it could not, or None.
-
-    Written before the loop exists: until the loop takes SIGUSR1 (re-create the socket),
-    it is ignored rather than fatal to a server whose pid file a client has just found."""
+    """``write_pid_file`` if there is a ``path``; why it could not, or None."""
     if not path:
         return None
-    from ptymux.server.lean import signal
-
-    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     try:
         write_pid_file(path)
     except OSError as e:
@@ -292,11 +286,11 @@ def _keep_code(server: Server, tries: int = 3) -> None:
     except OSError as e:
         if tries > 1:
             _log().warning("can't keep a copy of the server's code now (%s): trying again in"
-                        " %g s", e.strerror or e, KEEP_CODE_RETRY)
+                           " %g s", e.strerror or e, KEEP_CODE_RETRY)
             server.call_later(KEEP_CODE_RETRY, _keep_code, server, tries - 1)
         else:
             _log().warning("can't keep a copy of the server's code (%s): an upgrade that fails"
-                        " half way has no fallback", e.strerror or e)
+                           " half way has no fallback", e.strerror or e)
 
 
 def _import_asyncio() -> ModuleType:
@@ -348,10 +342,17 @@ def run_daemon(socket_path: str, log_path: str, pid_file: str | None, status_fil
         _redirect_stdio(log_path)
         _name_process()
         inode = 0
-        if handover_path is None:
+        pid_file_error = None
+        if handover_path is None:  # (a hand-over's socket and pid file: in _serve)
             sock = bind_raw(socket_path)
             inode = os.stat(socket_path).st_ino  # (what the socket watch compares)
-        pid_file_error = _write_pid_file(pid_file) if handover_path is None else None
+            # The pid file is written before the loop exists: until the loop takes SIGUSR1
+            # (re-create the socket), it is ignored rather than fatal to a server whose pid
+            # file a client has just found.
+            from ptymux.server.lean import signal
+
+            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+            pid_file_error = _write_pid_file(pid_file)
         if first_request is not None:  # answered before anything more is imported
             first = _answer_first(first_request, socket_path, ready)
             ready = -1
