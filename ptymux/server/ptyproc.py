@@ -115,7 +115,7 @@ def _fork_exec(argv: list[str], cwd: str, env: dict[str, str], slave: int) -> in
         os.close(report_w)
         report_w = -1
         report = b""
-        while chunk := _read_retrying(report_r):
+        while chunk := os.read(report_r, 256):  # (EINTR is retried: PEP 475)
             report += chunk
     finally:
         os.close(report_r)
@@ -134,13 +134,6 @@ def _fork_exec(argv: list[str], cwd: str, env: dict[str, str], slave: int) -> in
         reason = f"{reason} (working directory {cwd!r})"
     raise SpawnError(f"can't run {argv[0]!r}: {reason}")
 
-
-def _read_retrying(fd: int) -> bytes:
-    while True:
-        try:
-            return os.read(fd, 256)
-        except InterruptedError:
-            continue
 
 
 def _exec_child(argv: list[str], cwd: str, env: dict[str, str], slave: int,

@@ -20,6 +20,20 @@ from ptymux.printable import printable
 from ptymux.server.ptyproc import PtyProcess, SpawnError
 from ptymux.server.registry import Registry, TargetError
 
+TYPE_CHECKING = False  # (see ptymux/records.py: typing is not imported at run time)
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class _Described(Protocol):  # what created() reads: a Spawned or a Session
+        id: int
+        name: str
+        created: float
+        process: PtyProcess
+
+        @property
+        def command(self) -> str: ...
+
+
 FIRST_ID = 1  # the request id of the first session's answer on the ready pipe
 
 
@@ -44,20 +58,6 @@ class Spawned:
         self.process.hangup()
         self.process.close()
         _close(self.log_fd)
-
-
-TYPE_CHECKING = False  # (see ptymux/records.py: typing is not imported at run time)
-if TYPE_CHECKING:
-    from typing import Protocol
-
-    class _Described(Protocol):  # what created() reads: a Spawned or a Session
-        id: int
-        name: str
-        created: float
-        process: PtyProcess
-
-        @property
-        def command(self) -> str: ...
 
 
 def created(session: _Described, terminal: bool) -> p.Created:
