@@ -448,3 +448,17 @@ class TmuxTerminal(_Screen):
     def close(self) -> None:
         subprocess.run(["tmux", "-S", self.sock, "kill-server"], env=self.env,
                        capture_output=True, timeout=10)
+
+
+def settled_view(term: TmuxTerminal, marker: str) -> tuple[str, str]:
+    """The view once ``marker`` is shown and the view stops changing; a view that never
+    stops changing fails the test (it is not a screen to compare)."""
+    term.wait_for(marker)
+    last = None
+    for _ in range(100):
+        view = term.view()
+        if view == last:
+            return view
+        last = view
+        time.sleep(0.05)
+    raise AssertionError(f"the screen never stopped changing; last:\n{last}")

@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 from conftest import MODELS, isolated_mux
 
-from harness import HELPERS, Mux, TmuxTerminal, wait_until
+from harness import HELPERS, Mux, settled_view, wait_until
 from ptymux.term.vt_model import VtModel
 
 
@@ -37,20 +36,6 @@ def any_mux(request: pytest.FixtureRequest) -> Iterator[Mux]:
     yield from isolated_mux(request.param)
 
 pytestmark = pytest.mark.skipif(not shutil.which("tmux"), reason="tmux plays the terminal")
-
-
-def _settle(term: TmuxTerminal, marker: str) -> tuple[str, str]:
-    """The view once ``marker`` is shown and the view stops changing; a view that never
-    stops changing fails the test (it is not a screen to compare)."""
-    term.wait_for(marker)
-    last = None
-    for _ in range(100):
-        view = term.view()
-        if view == last:
-            return view
-        last = view
-        time.sleep(0.05)
-    raise AssertionError(f"the screen never stopped changing; last:\n{last}")
 
 
 # Byte streams that exercise what a redraw must carry. Each ends with a marker line.
@@ -86,11 +71,11 @@ def test_late_attach_matches_a_terminal_that_saw_everything(
         request.applymarker(pytest.mark.xfail(strict=True, reason=PYTE_LACKS[name]))
     script = SCRIPTS[name] + "; sleep 60"
     reference = mux.tmux_direct("sh", "-c", script)
-    expected = _settle(reference, "MARK")
+    expected = settled_view(reference, "MARK")
     mux.run("new", "-d", "-s", name, "--", "sh", "-c", script, check=True)
     wait_until(lambda: "MARK" in mux.run("capture", "-t", name).stdout, what="MARK")
     late = mux.tmux("attach", "-t", name)
-    assert _settle(late, "MARK") == expected
+    assert settled_view(late, "MARK") == expected
     # The program's own title, else ptymux's (config set-title).
     assert late.title() == (reference.title() if name == "modes" else f"ptymux: {name}")
 
@@ -105,13 +90,13 @@ def test_vim_survives_detach_and_reattach(any_mux: Mux) -> None:
     first = mux.tmux("new", "-s", "ed", "--", "sh")
     first.wait_for("$")
     first.literal("echo before-vim\r")
-    shell_view = _settle(first, "before-vim\n$")
+    shell_view = settled_view(first, "before-vim\n$")
     vim = f"vim -u NONE -i NONE -N -n -c 'set mouse=a' {path}"
     first.literal(vim + "\r")
     first.wait_for("line 1")
     first.literal("jjjl")
     wait_until(lambda: first.state().split()[1:3] == ["1", "3"], what="vim's cursor to move")
-    in_vim = _settle(first, "line 20")
+    in_vim = settled_view(first, "line 20")
     first.detach()
     # The user's terminal is left clean: main screen, cursor visible, every mode off.
     state = first.state().split()
@@ -144,7 +129,7 @@ def test_less_survives_detach_and_reattach(any_mux: Mux) -> None:
     with open(path, "w") as f:
         f.write("".join(f"\033[3{i % 8}mrow {i}\033[0m\n" for i in range(1, 200)))
     first = mux.tmux("new", "-s", "pager", "--", "less", "-R", path)
-    before = _settle(first, "row 20")
+    before = settled_view(first, "row 20")
     first.detach()
     second = mux.tmux("attach", "-t", "pager")
     wait_until(lambda: second.view() == before, what="less's screen after re-attach")

@@ -16,8 +16,10 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 import ptymux
-from harness import Mux, Terminal, wait_until
+from harness import Mux, Terminal, settled_view, wait_until
 
 PKG_DIR = os.path.dirname(ptymux.__file__)
 
@@ -291,6 +293,72 @@ def test_a_bug_in_the_server_loop_re_executes_it_and_keeps_every_session(mux: Mu
     client.wait_for("after-42\n")
     assert sessions(mux)["b"]["pid"] == before["b"]["pid"]
     assert mux.run("has-session", "-t", "b").returncode == 0
+
+
+# Modes a program sets, that a redraw must give back to the terminal (cursor keys, keypad,
+# mouse, focus, bracketed paste, insert, hidden cursor, its shape, title, scroll region,
+# origin mode), and the alternate screen over a main screen.
+MODES = (r"printf '\033[?1h\033=\033[?1002h\033[?1006h\033[?1004h\033[?2004h\033[4h"
+         r"\033[?25l\033[5 q\033]2;the title\007\033[3;20r\033[?6h\033[2;4HMARK'; sleep 600")
+ALTERNATE = (r"printf 'main screen text\n\033[?1049h\033[2J\033[Halt screen\n"
+             r"\033[32mgreen\033[0m\033[?1hMARK'; sleep 600")
+
+
+def _view(mux: Mux, target: str) -> tuple[tuple[str, str], str]:
+    """What a terminal (tmux) shows, and its modes and title, once attached to ``target``."""
+    term = mux.tmux("attach", "-t", target)
+    view = settled_view(term, "MARK")
+    title = term.title()
+    term.detach()
+    return view, title
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="tmux plays the terminal")
+def test_modes_and_titles_survive_an_upgrade(mux: Mux) -> None:
+    """A terminal attached after the upgrade, and one attached through it, end up with the
+    same screen, cursor, modes and title as before it."""
+    mux.run("new", "-d", "-s", "modes", "--", "sh", "-c", MODES, check=True)
+    mux.run("new", "-d", "-s", "alt", "--", "sh", "-c", ALTERNATE, check=True)
+    for name in ("modes", "alt"):
+        wait_until(lambda name=name: "MARK" in mux.run("capture", "-t", name).stdout,
+                   what=f"{name}'s MARK")
+    before = {name: _view(mux, name) for name in ("modes", "alt")}
+    assert before["modes"][1] == "the title" and before["modes"][0][1].split()[4] == "1"
+    through = mux.tmux("attach", "-t", "modes")
+    assert settled_view(through, "MARK") == before["modes"][0]
+
+    done = mux.run("upgrade-server", timeout=60)
+    assert done.returncode == 0, done.stderr
+
+    wait_until(lambda: through.view() == before["modes"][0],
+               what=f"the attached terminal's view after the upgrade:\n{through.view()}")
+    assert through.title() == "the title"
+    after = {name: _view(mux, name) for name in ("modes", "alt")}
+    assert after == before
+
+
+def test_attach_notes_another_server_version_where_it_can_be_read(mux: Mux) -> None:
+    """The note is written before the session's screen, which draws over it, so it is
+    written again after the detach; a server newer than the client says so."""
+    installed = _package_copy(mux.root, "0.0.1")
+    mux.run("new", "-d", "-s", "a", env={**mux.env, "PYTHONPATH": installed}, check=True)
+    note = (f"ptymux: the server runs ptymux 0.0.1, this client is ptymux"
+            f" {ptymux.__version__}: ptymux upgrade-server")
+    term = mux.spawn("attach", "-t", "a", cols=120)
+    wait_until(lambda: len(clients(mux)) == 1, what="the client to attach")
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    lines = term.lines()
+    at = lines.index("[detached (from session a)]")
+    assert lines[at + 1] == note
+    mux.run("kill-server", check=True)
+
+    _set_version(installed, "99.0.0")
+    mux.run("new", "-d", "-s", "b", env={**mux.env, "PYTHONPATH": installed}, check=True)
+    listing = mux.run("ls", check=True)
+    assert listing.stderr == (f"ptymux: the server runs ptymux 99.0.0, newer than this client"
+                              f" (ptymux {ptymux.__version__}): upgrade this ptymux"
+                              " (pip install -U ptymux)\n")
 
 
 def _package_copy(root: str, version: str) -> str:

@@ -21,7 +21,6 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
     settings = common.attach_settings(args, cfg, paths.host)
     common.check_nesting(paths)
     conn = connect(paths)
-    common.version_note(conn.server_software)
     cols, rows = common.need_terminal()
     if (args.read_only or args.detach_others) and conn.version < 4:
         raise ClientError("the server runs an older ptymux without attach -r and -d")

@@ -97,9 +97,16 @@ def need_terminal() -> tuple[int, int]:
 
 def attach_loop(conn: Connection, request: Callable[[bool], p.Message],
                 settings: AttachSettings) -> int:
+    """Attach, and say (before and after) when the server runs another ptymux: the note
+    written before is drawn over by the session's screen at once, so it is written again
+    under the ``[detached ...]`` line, where the user reads it."""
     from ptymux.client.attach import run_attached
 
-    return run_attached(conn, request, settings)
+    version_note(conn.server_software)
+    try:
+        return run_attached(conn, request, settings)
+    finally:
+        version_note(conn.server_software)
 
 
 def unexpected() -> ClientError:
@@ -108,13 +115,31 @@ def unexpected() -> ClientError:
 
 def version_note(software: str) -> None:
     """One line on stderr when the server runs another ptymux than this client (``ls``,
-    ``attach``): after ``pip install -U`` the old server runs on until it is upgraded."""
+    ``attach``, an attaching ``new``): after ``pip install -U`` the old server runs on until
+    it is upgraded; a server newer than the client means this client is the old one."""
     import sys
 
     from ptymux import __version__
     from ptymux.printable import printable
 
     ours = f"ptymux {__version__}"
-    if software and software != ours:
-        print(f"ptymux: the server runs {printable(software)}, this client is {ours}:"
-              " ptymux upgrade-server", file=sys.stderr)
+    if not software or software == ours:
+        return
+    theirs = _release(software)
+    if theirs is not None and theirs > (_release(ours) or theirs):
+        print(f"ptymux: the server runs {printable(software)}, newer than this client"
+              f" ({ours}): upgrade this ptymux (pip install -U ptymux)", file=sys.stderr)
+        return
+    print(f"ptymux: the server runs {printable(software)}, this client is {ours}:"
+          " ptymux upgrade-server", file=sys.stderr)
+
+
+def _release(software: str) -> tuple[int, ...] | None:
+    """(0, 4, 1) from "ptymux 0.4.1" (and "ptymux 0.4.1.dev2"); None if it is not that."""
+    name, _, version = software.partition(" ")
+    numbers = []
+    for part in version.split("."):
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers) if name == "ptymux" and numbers else None
