@@ -351,6 +351,16 @@ def test_attach_notes_another_server_version_where_it_can_be_read(mux: Mux) -> N
     lines = term.lines()
     at = lines.index("[detached (from session a)]")
     assert lines[at + 1] == note
+    # Upgraded to this client's version while attached: nothing to say after the detach.
+    term = mux.spawn("attach", "-t", "a", cols=120)
+    wait_until(lambda: len(clients(mux)) == 1, what="the client to attach")
+    _set_version(installed, ptymux.__version__)
+    assert mux.run("upgrade-server", timeout=60).returncode == 0
+    term.send(b"\x10\x11")
+    assert term.wait_exit() == 0
+    lines = term.lines()
+    at = lines.index("[detached (from session a)]")
+    assert lines[at + 1:] == [""] * (len(lines) - at - 1), lines
     mux.run("kill-server", check=True)
 
     _set_version(installed, "99.0.0")

@@ -106,7 +106,22 @@ def attach_loop(conn: Connection, request: Callable[[bool], p.Message],
     try:
         return run_attached(conn, request, settings)
     finally:
-        version_note(conn.server_software)
+        version_note(_software_now(conn))
+
+
+def _software_now(conn: Connection) -> str:
+    """The server's version at the end of an attachment that began with another than the
+    client's: an ``upgrade-server`` meanwhile has changed it ('' if the server is gone)."""
+    from ptymux import __version__
+
+    if (conn.server_software in ("", f"ptymux {__version__}")
+            or "server-info" not in (conn.server_commands or ())):
+        return conn.server_software
+    try:
+        info = conn.request(p.ServerInfo(), timeout=2.0)
+    except (ClientError, OSError):
+        return ""
+    return info.software if isinstance(info, p.ServerInfoResult) else ""
 
 
 def unexpected() -> ClientError:
