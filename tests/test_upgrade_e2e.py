@@ -417,12 +417,16 @@ def test_upgrade_runs_the_installed_version_and_ls_notes_the_difference(mux: Mux
                == [f"code-{info['pid']}-1"], what="the new server's copy of its code")
 
 
-def test_new_code_failing_half_way_leaves_the_old_version_running(mux: Mux) -> None:
+@pytest.mark.parametrize("stage", ["", "@listening"])
+def test_new_code_failing_half_way_leaves_the_old_version_running(mux: Mux, stage: str
+                                                                   ) -> None:
     """The installed code reads the record (the check passes) but fails while taking over
-    (the test hook, after adopting the sessions): the old version, from the copy of its
-    code the server kept aside, takes the same record and runs on with every session."""
+    (the test hook: once it has adopted the sessions, or once it listens, about to answer):
+    the old version, from the copy of its code the server kept aside, takes the same record
+    and runs on with every session."""
     installed = _package_copy(mux.root, "0.0.1")
-    old_env = {**mux.env, "PYTHONPATH": installed, "PTYMUX_TEST_FAIL_TAKEOVER": "0.0.2"}
+    old_env = {**mux.env, "PYTHONPATH": installed,
+               "PTYMUX_TEST_FAIL_TAKEOVER": f"0.0.2{stage}"}
     mux.run("new", "-d", "-s", "a", env=old_env, check=True)
     mux.run("send-keys", "-t", "a", "printf '\\033[1;35mkept\\033[0m\\n'", "Enter",
             check=True)
@@ -454,6 +458,30 @@ def test_new_code_failing_half_way_leaves_the_old_version_running(mux: Mux) -> N
     client.wait_exit()  # (with the shell's status: it was hung up)
     wait_until(lambda: not glob.glob(os.path.join(state, "code-*")),
                what=f"the copy removed: {os.listdir(state)} {mux.log()[-1500:]}")
+
+
+def test_a_broken_installation_is_refused_before_the_exec(mux: Mux) -> None:
+    """'pip install -U' left a module of the server broken (one the record check itself
+    does not need): the check imports what the server runs, so the old server is never
+    replaced by code that cannot run, and says why in one line."""
+    installed = _package_copy(mux.root, "0.0.1")
+    mux.run("new", "-d", "-s", "a", "--", "sh", "-c", "echo alive; exec sleep 60",
+            env={**mux.env, "PYTHONPATH": installed}, check=True)
+    pid = sessions(mux)["a"]["pid"]
+    _set_version(installed, "0.0.2")
+    with open(os.path.join(installed, "ptymux", "server", "session.py"), "a") as f:
+        f.write("\ndef half written(\n")
+
+    refused = mux.run("upgrade-server", timeout=60)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("ptymux: the installed ptymux refused the hand-over,"
+                                     " the server runs on: the installed ptymux cannot run:"
+                                     " SyntaxError: "), refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
+    info = server_info(mux)
+    assert info["software"] == "ptymux 0.0.1" and info["handovers"] == 0
+    assert sessions(mux)["a"]["pid"] == pid
+    assert "alive" in mux.run("capture", "-t", "a", check=True).stdout
 
 
 def test_check_handover_refuses_bad_records_in_one_line(mux: Mux) -> None:

@@ -210,31 +210,62 @@ async def _serve(sock: _socket.socket, path: str, ready_fd: int, pid_file: str |
                  log_path: str | None = None, handover: dict[str, Any] | None = None,
                  handover_path: str = "", first: First | None = None,
                  pid_file_error: str | None = None, socket_inode: int = 0) -> None:
+    made: list[Server] = []  # (keeps what was adopted alive, open, for a fallback's exec)
+    if handover is None:
+        server = await _start(sock, path, ready_fd, pid_file, status_file, stay, log_path,
+                              None, first, pid_file_error, socket_inode, made)
+    else:
+        from ptymux.server import handover as ho
+
+        try:
+            server = await _start(sock, path, ready_fd, pid_file, status_file, stay, log_path,
+                                  handover, None, None, 0, made)
+        except Exception as e:  # half way: the old code takes the same record again
+            _log().exception("upgrade: taking over failed")
+            ho.fall_back(handover_path, handover, f"{type(e).__name__}: {e}",
+                         daemon_args(path, log_path, pid_file, status_file,
+                                     bool(handover["stay"])))
+            raise
+        finally:
+            with suppress(OSError):
+                os.unlink(handover_path)  # (a fallback has exec'd with it by now)
+    try:
+        await server.run()
+    except Exception as e:  # a bug of ours, out of the main task: hand over, don't exit
+        _log().exception("the server's main task failed")
+        from ptymux.server import handover as guard
+
+        guard.recover(server, f"{type(e).__name__}: {e}")
+        raise  # (recover returns only if it could not re-execute)
+    if server.code_copy is not None:
+        from ptymux.server import handover as done
+
+        done.drop_code(server.code_copy)
+
+
+async def _start(sock: _socket.socket, path: str, ready_fd: int, pid_file: str | None,
+                 status_file: str | None, stay: bool, log_path: str | None,
+                 handover: dict[str, Any] | None, first: First | None,
+                 pid_file_error: str | None, socket_inode: int, made: list[Server]
+                 ) -> Server:
+    """The server, listening, with its sessions (a hand-over's, or the first request's),
+    and the ``upgrade-server`` request answered. For a hand-over, anything that fails in
+    here is the new code failing half way (_serve falls back to the old code)."""
     from ptymux.server.server import Server
 
     inode = handover["socket"]["inode"] if handover is not None else socket_inode
     server = Server(path, inode)
+    made.append(server)
     server.status_file = status_file
     server.stay = stay
     server.log_path = log_path
     if handover is not None:
         from ptymux.server import handover as ho
 
-        try:
-            ho.restore(server, handover)
-            ho.injected_failure()
-            await server.start(listening(sock))
-        except Exception as e:  # half way: the old code takes the same record again
-            _log().exception("upgrade: taking over failed")
-            ho.fall_back(server, handover_path, handover, f"{type(e).__name__}: {e}")
-            raise
-        finally:
-            with suppress(OSError):
-                os.unlink(handover_path)  # (a fallback has exec'd with it by now)
+        ho.restore(server, handover)
+        ho.injected_failure("adopted")
+        await server.start(listening(sock))
         server.reap()  # programs that ended during the exec: their SIGCHLD was the old code's
-        if handover["fallback"] is not None:  # taken over: the old code's copy has served
-            ho.drop_code(handover["fallback"]["path"])
-        server.code_copy = ho.running_copy(server)  # (a fallback runs from its copy)
     else:
         if first is not None and first.spawned is not None:  # started before the loop was
             server.new_session(first.request, first.spawned)
@@ -259,21 +290,29 @@ async def _serve(sock: _socket.socket, path: str, ready_fd: int, pid_file: str |
     _collect_later()
     _log().info("server %s listening on %s", os.getpid(), path)
     if handover is not None:
-        _log().info("upgrade: took over %d sessions from %s", len(server.registry),
-                 handover["software"])
-        ho.answer(server, handover)
-    try:
-        await server.run()
-    except Exception as e:  # a bug of ours, out of the main task: hand over, don't exit
-        _log().exception("the server's main task failed")
-        from ptymux.server import handover as guard
+        import time
 
-        guard.recover(server, f"{type(e).__name__}: {e}")
-        raise  # (recover returns only if it could not re-execute)
-    if server.code_copy is not None:
-        from ptymux.server import handover as done
+        server.code_copy = ho.running_copy(server)  # (a fallback runs from its copy)
+        ho.injected_failure("listening")
+        _log().info("upgrade: took over %d sessions from %s, %d ms after the request",
+                    len(server.registry), handover["software"],
+                    (time.time() - handover["requested"]) * 1000)
+        ho.answer(server, handover)  # (the last step: after it, nothing falls back)
+        if handover["fallback"] is not None:  # taken over: the old code's copy has served
+            ho.drop_code(handover["fallback"]["path"])
+    return server
 
-        done.drop_code(server.code_copy)
+
+def daemon_args(socket_path: str, log_path: str | None, pid_file: str | None,
+                status_file: str | None, stay: bool) -> list[str]:
+    """The daemon's options that make this server again, for a hand-over's exec (always
+    ``--foreground``: the same process, never forked away)."""
+    args = ["--socket", socket_path, "--log", log_path or "/dev/null", "--foreground"]
+    if pid_file:
+        args += ["--pid-file", pid_file]
+    if status_file:
+        args += ["--status-file", status_file]
+    return args + (["--stay"] if stay else [])
 
 
 def _keep_code(server: Server, tries: int = 3) -> None:

@@ -191,11 +191,32 @@ def read(path: str) -> dict[str, Any]:
     return parse(text)
 
 
+def runnable(record: dict[str, Any]) -> None:
+    """Import what the server runs and make a model of each emulator the record's sessions
+    use: a broken installation (a module pip left half written, a dependency gone or
+    changed) is then refused here, while the old server can still run on, and not found
+    after the exec, where only the fallback could save the sessions. HandoverError says
+    what failed."""
+    try:
+        import asyncio  # noqa: F401  (the daemon imports it its own way: _import_asyncio)
+
+        import msgpack  # noqa: F401
+
+        from ptymux.server import connection, server, session  # noqa: F401
+        from ptymux.term import create_model
+
+        for kind in {s["emulator"] for s in record["sessions"]}:
+            create_model(8, 2, 1, kind).feed(b"ok\r\n")
+    except Exception as e:  # (ImportError, SyntaxError in a module, a model that breaks)
+        raise HandoverError(f"the installed ptymux cannot run: {type(e).__name__}:"
+                            f" {' '.join(str(e).split())}") from None
+
+
 def check_main(path: str) -> int:
     """``python -m ptymux.server --check-handover FILE``: what the old server asks the new
     code before it execs it. Prints ``ok``, or one line saying why not (exit status 1)."""
     try:
-        read(path)
+        runnable(read(path))
     except HandoverError as e:
         print(e)
         return 1
@@ -296,9 +317,11 @@ def hand_over(server: Server, requester: Connection | None, rid: int,
     }
     path = record_path(server)
     try:
-        _write(path, json.dumps(record))
+        text = json.dumps(record)
+        _write(path, text)
     except OSError as e:
         return f"can't write the hand-over record {path}: {e.strerror or e}"
+    written = time.time()
     refusal = _check(path)
     if refusal:
         _remove(path)
@@ -307,8 +330,9 @@ def hand_over(server: Server, requester: Connection | None, rid: int,
     fds = _record_fds(record)
     argv = [sys.executable, "-P", "-m", "ptymux.server", "--handover", path,
             *server.exec_args()]
-    log.info("hand-over: %d sessions and %d clients to %s", len(sessions), len(carried),
-             " ".join(argv))
+    log.info("hand-over: %d sessions and %d clients to %s (record: %d KiB in %d ms,"
+             " checked in %d ms)", len(sessions), len(carried), " ".join(argv),
+             len(text) >> 10, (written - requested) * 1000, (time.time() - written) * 1000)
     for handler in logging.getLogger().handlers:
         with contextlib.suppress(Exception):
             handler.flush()
@@ -408,10 +432,11 @@ def _record_fds(record: dict[str, Any]) -> list[int]:
     return fds
 
 
-def fall_back(server: Server, path: str, record: dict[str, Any], reason: str) -> None:
+def fall_back(path: str, record: dict[str, Any], reason: str, args: list[str]) -> None:
     """The new code failed half way through taking over (``reason``): run the code the old
-    server ran (its copy, ``keep_code``) on the same record, rather than exit and take every
-    program's pty with us. Returns only if there is no copy, or the exec failed."""
+    server ran (its copy, ``keep_code``) on the same record, with the daemon's options
+    ``args``, rather than exit and take every program's pty with us. Returns only if there
+    is no copy, or the exec failed."""
     fallback = record["fallback"]
     if fallback is None:
         log.error("upgrade: no fallback to run (the old server kept no copy of its code)")
@@ -432,16 +457,18 @@ def fall_back(server: Server, path: str, record: dict[str, Any], reason: str) ->
             with contextlib.suppress(Exception):
                 handler.flush()
         os.execve(sys.executable, [sys.executable, "-P", "-m", "ptymux.server", "--handover",
-                                   path, *server.exec_args()], env)
+                                   path, *args], env)
     except OSError as e:
         log.error("upgrade: can't run the fallback: %s", e)
 
 
-def injected_failure() -> None:
+def injected_failure(stage: str) -> None:
     """The test hook: the code whose version FAIL_ENV names fails half way through taking
-    over (after adopting the sessions), as a bug of the new code would."""
-    if os.environ.get(FAIL_ENV) == __version__:
-        raise RuntimeError(f"injected by {FAIL_ENV}={__version__}")
+    over, as a bug of the new code would: ``VERSION`` once it has adopted the sessions,
+    ``VERSION@listening`` once it listens, just before it would answer."""
+    wanted = os.environ.get(FAIL_ENV, "")
+    if wanted in (f"{__version__}@{stage}", *([__version__] if stage == "adopted" else [])):
+        raise RuntimeError(f"injected by {FAIL_ENV}={wanted}")
 
 
 def _write(path: str, text: str) -> None:

@@ -77,13 +77,10 @@ class Server:
     def exec_args(self) -> list[str]:
         """The daemon's options that make this server again, for a hand-over's exec (always
         ``--foreground``: the same process, never forked away)."""
-        args = ["--socket", self.socket_path, "--log", self.log_path or "/dev/null",
-                "--foreground"]
-        if self.pid_file:
-            args += ["--pid-file", self.pid_file]
-        if self.status_file:
-            args += ["--status-file", self.status_file]
-        return args + (["--stay"] if self.stay else [])
+        from ptymux.server.daemon import daemon_args
+
+        return daemon_args(self.socket_path, self.log_path, self.pid_file, self.status_file,
+                           self.stay)
 
     def session_ended(self, session: Session) -> None:
         """A session's program ended (the callback a session is created with)."""

@@ -472,8 +472,8 @@ def scrollback(t: Terminal, since: int | None, limit: int) -> bytes:
     if not count:
         return b""
     rows: list[tuple[str, int, bool]] = []
-    for i in range(held - count, held):
-        rows += _hist_rows(t.history[i], t.cols)
+    for line in t.history.slice(held - count, held):
+        rows += _hist_rows(line, t.cols)
     last = len(t.main) - 1
     for y, row in enumerate(t.main):
         rows.append(_main_row(row, t.cols, row.wrapped and y < last))

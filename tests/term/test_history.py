@@ -36,6 +36,25 @@ def test_history_matches_a_deque(maxlen: int, count: int, clear_at: int) -> None
         history[len(reference)]
 
 
+@settings(max_examples=200, deadline=None)
+@given(maxlen=st.integers(1, 3 * BLOCK), count=st.integers(0, 6 * BLOCK),
+       keep=st.integers(-1, 3 * BLOCK), data=st.data())
+def test_a_slice_is_what_indexing_reads(maxlen: int, count: int, keep: int,
+                                        data: st.DataObject) -> None:
+    """``slice`` (read a block at a time) agrees with indexing line by line, also after a
+    truncate and with the first block partly dropped."""
+    history = History(maxlen)
+    for i in range(count):
+        history.append(i)
+    if keep >= 0:
+        history.truncate(keep)
+    lines = [history[i] for i in range(len(history))]
+    assert history.lines() == lines
+    start = data.draw(st.integers(0, len(lines)))
+    stop = data.draw(st.integers(start, len(lines)))
+    assert history.slice(start, stop) == lines[start:stop]
+
+
 def test_history_is_compressed() -> None:
     import sys
 
