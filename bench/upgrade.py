@@ -13,6 +13,7 @@ prints figures, never fails.
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import shutil
 import subprocess
@@ -67,11 +68,19 @@ def main() -> None:
         elapsed = time.perf_counter() - t0
         time.sleep(1.0)
         stamps = [t for t in ticks(log) if start - 1.0 <= t]
-        gap = max((b - a for a, b in zip(stamps, stamps[1:], strict=False)), default=0.0)
+        gap, at = max(((b - a, a) for a, b in zip(stamps, stamps[1:], strict=False)),
+                      default=(0.0, start))
         print(said.strip())
         print(f"sessions: {args.sessions} (+1 ticking), history {args.history} lines each")
         print(f"upgrade-server, request to reply: {elapsed * 1000:.0f} ms")
-        print(f"longest gap in the ticking session's output: {gap * 1000:.0f} ms")
+        print(f"longest gap in the ticking session's output: {gap * 1000:.0f} ms, from"
+              f" {(at - start) * 1000:.0f} ms after the request")
+        for path in glob.glob(os.path.join(root, "**", "*.log"), recursive=True):
+            with open(path, errors="replace") as f:
+                for line in f:  # the server's own account of the pause's parts
+                    if "(record:" in line or "upgrade: took over" in line:
+                        print("server log:", line.split("(record:")[-1].split("upgrade: ")[-1]
+                              .strip().rstrip(")"))
     finally:
         subprocess.run([exe, "kill-server"], env=env, capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)

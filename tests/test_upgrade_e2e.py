@@ -19,7 +19,7 @@ import sys
 import pytest
 
 import ptymux
-from harness import Mux, Terminal, settled_view, wait_until
+from harness import PTYMUX, Mux, Terminal, settled_view, wait_until
 
 PKG_DIR = os.path.dirname(ptymux.__file__)
 
@@ -458,6 +458,24 @@ def test_new_code_failing_half_way_leaves_the_old_version_running(mux: Mux, stag
     client.wait_exit()  # (with the shell's status: it was hung up)
     wait_until(lambda: not glob.glob(os.path.join(state, "code-*")),
                what=f"the copy removed: {os.listdir(state)} {mux.log()[-1500:]}")
+
+
+def test_upgrades_asked_at_once_each_get_an_answer(mux: Mux) -> None:
+    """The check runs while the loop goes on: a second upgrade-server meanwhile is refused
+    in one line (or, if it comes after the first hand-over, is one more); neither hangs."""
+    mux.run("new", "-d", "-s", "a", "--", "sh", "-c", "echo alive; exec sleep 60", check=True)
+    pid = sessions(mux)["a"]["pid"]
+    both = [subprocess.Popen([PTYMUX, "upgrade-server"], env=mux.env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL) for _ in range(2)]
+    done = [(proc.wait(60), *proc.communicate(timeout=10)) for proc in both]
+    upgraded = [d for d in done if d[0] == 0]
+    assert upgraded, done
+    for code, out, err in done:
+        assert code == 0 and "upgraded" in out or (
+            code == 1 and err == "ptymux: an upgrade-server is already under way\n"), done
+    assert server_info(mux)["handovers"] == len(upgraded)
+    assert sessions(mux)["a"]["pid"] == pid
 
 
 def test_a_broken_installation_is_refused_before_the_exec(mux: Mux) -> None:

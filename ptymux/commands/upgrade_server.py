@@ -26,12 +26,11 @@ def run(args: argparse.Namespace, paths: ServerPaths) -> int:
 
 
 def serve(conn: Connection, rid: int, args: p.UpgradeServer) -> None:
-    """Returns only if the hand-over did not happen (then with the reason); otherwise this
-    process is the new code by now, and it answers."""
+    """The hand-over answers by itself: an error from this code if it does not happen,
+    else the reply from the new code."""
     from ptymux.server.handover import upgrade
 
-    reason = upgrade(conn.server, conn, rid)
-    conn.error(rid, reason, "failed")
+    upgrade(conn.server, conn, rid)
 
 
 ENTRY = Command(

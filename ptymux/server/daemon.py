@@ -506,11 +506,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stay", action="store_true")  # keep running with no sessions
     # upgrade-server (server/handover.py): the old server execs us with its record...
     parser.add_argument("--handover")
-    if argv[:1] == ["--check-handover"] and len(argv) == 2:
+    if argv[:1] == ["--check-handover"] and argv[2:] in ([], ["--when-told"]):
         # ...after asking us, with only this, whether we can read it
         from ptymux.server.handover import check_main
 
-        return check_main(argv[1])
+        return check_main(argv[1], when_told=bool(argv[2:]))
     args = parser.parse_args(argv)
     reset_signals()
     if args.handover is None and not args.foreground and os.fork():

@@ -50,6 +50,7 @@ from ptymux import __version__
 if TYPE_CHECKING:
     from ptymux.server.connection import Connection
     from ptymux.server.server import Server
+    from ptymux.server.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -197,25 +198,49 @@ def runnable(record: dict[str, Any]) -> None:
     changed) is then refused here, while the old server can still run on, and not found
     after the exec, where only the fallback could save the sessions. HandoverError says
     what failed."""
+    _cannot_run(_imports)
+    _cannot_run(lambda: [create_model(8, 2, 1, kind).feed(b"ok\r\n")
+                         for kind in {s["emulator"] for s in record["sessions"]}])
+
+
+def _imports() -> None:
+    import asyncio  # noqa: F401  (the daemon imports it its own way: _import_asyncio)
+
+    import msgpack  # noqa: F401
+
+    from ptymux.server import connection, server, session  # noqa: F401
+    from ptymux.term import vt_model  # noqa: F401  (the default model's; others if used)
+
+
+def create_model(cols: int, rows: int, history: int, kind: str | None) -> Any:
+    from ptymux.term import create_model as create
+
+    return create(cols, rows, history, kind)
+
+
+def _cannot_run(step: Any) -> None:
     try:
-        import asyncio  # noqa: F401  (the daemon imports it its own way: _import_asyncio)
-
-        import msgpack  # noqa: F401
-
-        from ptymux.server import connection, server, session  # noqa: F401
-        from ptymux.term import create_model
-
-        for kind in {s["emulator"] for s in record["sessions"]}:
-            create_model(8, 2, 1, kind).feed(b"ok\r\n")
+        step()
     except Exception as e:  # (ImportError, SyntaxError in a module, a model that breaks)
         raise HandoverError(f"the installed ptymux cannot run: {type(e).__name__}:"
                             f" {' '.join(str(e).split())}") from None
 
 
-def check_main(path: str) -> int:
-    """``python -m ptymux.server --check-handover FILE``: what the old server asks the new
-    code before it execs it. Prints ``ok``, or one line saying why not (exit status 1)."""
+def check_main(path: str, when_told: bool = False) -> int:
+    """``python -m ptymux.server --check-handover FILE [--when-told]``: what the old server
+    asks the new code before it execs it. Prints ``ok``, or one line saying why not (exit
+    status 1).
+
+    ``--when-told``: the old server starts this check before it stops its loop to write
+    the record. The imports come first (most of the check's time, now out of the sessions'
+    pause), then ``ready``; the record is read once a line arrives on stdin (end of file:
+    the server gave up, nothing to check)."""
     try:
+        if when_told:
+            _cannot_run(_imports)
+            print("ready", flush=True)
+            if not sys.stdin.readline():
+                return 1
         runnable(read(path))
     except HandoverError as e:
         print(e)
@@ -227,9 +252,10 @@ def check_main(path: str) -> int:
 # --- the old side --------------------------------------------------------------------------
 
 
-def _session_record(session: Any, tolerant: bool) -> dict[str, Any]:
+def _session_record(session: Any, tolerant: bool, early: tuple[int, bytes] | None
+                    ) -> dict[str, Any]:
     try:
-        screen, unseen, pending = session.export_state()
+        screen, unseen, pending = session.export_state(early)
     except Exception:
         if not tolerant:
             raise
@@ -249,13 +275,92 @@ def _session_record(session: Any, tolerant: bool) -> dict[str, Any]:
     }
 
 
-def upgrade(server: Server, requester: Connection, rid: int) -> str:
-    """Hand the server over to the installed code; returns only if it did not (the reason,
-    one line), the old server then running on as before. On success this process is the
-    new code, which answers ``rid`` on ``requester``'s inherited socket."""
-    if not requester.can_hand_over():
-        return "this connection has unsent data: try again"
-    return hand_over(server, requester, rid)
+def upgrade(server: Server, requester: Connection, rid: int) -> None:
+    """Hand the server over to the installed code (``_Upgrade``). ``rid`` is answered with
+    an error if the hand-over does not happen, the old server then running on as before;
+    on success this process is the new code by then, which answers on ``requester``'s
+    inherited socket."""
+    if _Upgrade.under_way:
+        requester.error(rid, "an upgrade-server is already under way", "failed")
+        return
+    argv = [sys.executable, "-P", "-m", "ptymux.server", "--check-handover",
+            record_path(server), "--when-told"]
+    try:
+        checker = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, cwd="/")
+    except OSError as e:
+        requester.error(rid, f"can't run the installed ptymux ({sys.executable}):"
+                        f" {e.strerror or e}", "failed")
+        return
+    _Upgrade(server, requester, rid, checker)
+
+
+class _Upgrade:
+    """What goes on while the loop still runs, to keep the sessions' pause short: the check
+    (``check_main --when-told``) imports the installed code, and meanwhile the screens are
+    written, one session per turn of the loop (a screen used again before the pause is
+    written again then: ``Session.export_state``). When both are done, ``hand_over``."""
+
+    under_way = False  # (another upgrade-server meanwhile is refused)
+
+    def __init__(self, server: Server, requester: Connection, rid: int,
+                 checker: subprocess.Popen[bytes]) -> None:
+        import asyncio
+
+        _Upgrade.under_way = True
+        self.server, self.requester, self.rid, self.checker = server, requester, rid, checker
+        self.loop = asyncio.get_running_loop()
+        assert checker.stdout is not None
+        self.out = checker.stdout.fileno()
+        self.said: bytes | None = None  # the check's first words, once heard
+        self.done = False
+        self.early: dict[Session, tuple[int, bytes]] = {}
+        self.left = [*server.registry, *server.dying]
+        self.timer = self.loop.call_later(CHECK_TIMEOUT, self._finish, True)
+        self.loop.add_reader(self.out, self._heard)
+        self.loop.call_soon(self._export_next)
+
+    def _export_next(self) -> None:
+        if not self.left:
+            self._finish()
+            return
+        session = self.left.pop(0)
+        try:
+            early = session.export_screen()
+        except Exception:  # (written in the pause then, where a failure is reported)
+            early = None
+        if early is not None:
+            self.early[session] = early
+        self.loop.call_soon(self._export_next)
+
+    def _heard(self) -> None:
+        self.loop.remove_reader(self.out)
+        self.said = os.read(self.out, 4096)
+        self._finish()
+
+    def _finish(self, timed_out: bool = False) -> None:
+        if not timed_out and (self.said is None or self.left and self.said == b"ready\n"):
+            return  # (waits for the other half)
+        if self.done:
+            return
+        self.done = True
+        _Upgrade.under_way = False
+        self.timer.cancel()
+        self.loop.remove_reader(self.out)
+        self.left = []
+        requester, rid, checker = self.requester, self.rid, self.checker
+        if timed_out or self.said != b"ready\n":
+            reason = _verdict(checker, self.said or b"", timed_out)
+            log.warning("hand-over refused by the installed code: %s", reason)
+            requester.error(rid, reason, "failed")
+        elif requester.closed:  # (nobody to answer: not upgraded)
+            _verdict(checker, b"", False)
+        elif not requester.can_hand_over():
+            _verdict(checker, b"", False)
+            requester.error(rid, "this connection has unsent data: try again", "failed")
+        else:
+            requester.error(rid, hand_over(self.server, requester, rid, checker=checker,
+                                           early=self.early), "failed")
 
 
 def recover(server: Server, reason: str) -> None:
@@ -269,24 +374,34 @@ def recover(server: Server, reason: str) -> None:
 
 
 def hand_over(server: Server, requester: Connection | None, rid: int,
-              tolerant: bool = False) -> str:
+              tolerant: bool = False, checker: subprocess.Popen[bytes] | None = None,
+              early: dict[Session, tuple[int, bytes]] | None = None) -> str:
     """Write the record, have the installed code check it, exec it; returns only if it did
     not (the reason, one line), the server then running on as before. ``requester`` (an
     upgrade-server request) hears the answer from the new code; ``tolerant`` (the crash
-    guard) carries a session whose screen cannot be written with a blank one."""
+    guard) carries a session whose screen cannot be written with a blank one; ``checker``:
+    the check, started and ready (``upgrade``), else it is run now; ``early``: screens
+    written while the loop still ran (``Session.export_state``)."""
     from ptymux.server import connection as connection_module
 
-    if server.shutting_down:
-        return "the server is shutting down"
+    early = early or {}
+
+    refused = ("the server is shutting down" if server.shutting_down else
+               "the server is not listening" if server.listener is None else "")
+    if refused:
+        if checker is not None:
+            _verdict(checker, b"", False)
+        return refused
     listener = server.listener
-    if listener is None:
-        return "the server is not listening"
+    assert listener is not None
     requested = time.time()
     sessions = [*server.registry, *server.dying]
     try:
-        session_records = [_session_record(s, tolerant) for s in sessions]
+        session_records = [_session_record(s, tolerant, early.get(s)) for s in sessions]
     except Exception as e:  # (a model that cannot redraw: nothing has changed yet)
         log.exception("hand-over: a session could not be written")
+        if checker is not None:
+            _verdict(checker, b"", False)
         return f"can't write the hand-over record: {type(e).__name__}: {e}"
     carried: list[tuple[Connection, dict[str, Any]]] = []
     for conn in server.connections:
@@ -320,9 +435,11 @@ def hand_over(server: Server, requester: Connection | None, rid: int,
         text = json.dumps(record)
         _write(path, text)
     except OSError as e:
+        if checker is not None:
+            _verdict(checker, b"", False)
         return f"can't write the hand-over record {path}: {e.strerror or e}"
     written = time.time()
-    refusal = _check(path)
+    refusal = _check(path) if checker is None else _told(checker)
     if refusal:
         _remove(path)
         log.warning("hand-over refused by the installed code: %s", refusal)
@@ -496,17 +613,45 @@ def _check(path: str) -> str:
     checked is the state that is handed over."""
     argv = [sys.executable, "-P", "-m", "ptymux.server", "--check-handover", path]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=CHECK_TIMEOUT,
-                              stdin=subprocess.DEVNULL, cwd="/")
-    except subprocess.TimeoutExpired:
-        return f"the installed ptymux did not check the hand-over record in {CHECK_TIMEOUT:g} s"
+        checker = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, cwd="/")
     except OSError as e:
         return f"can't run the installed ptymux ({sys.executable}): {e.strerror or e}"
-    out = done.stdout.strip()
-    if done.returncode == 0 and out == "ok":
+    return _told(checker, b"")
+
+
+def _told(checker: subprocess.Popen[bytes], go: bytes = b"go\n") -> str:
+    """The check's verdict on the record, once told to read it (blocking: see _check)."""
+    try:
+        out, err = checker.communicate(go or None, timeout=CHECK_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return _verdict(checker, b"", True)
+    if checker.returncode == 0 and out.strip() == b"ok":
         return ""
-    lines = [line for line in (out + "\n" + done.stderr).splitlines() if line.strip()]
-    reason = lines[-1].strip() if lines else f"exit status {done.returncode}"
+    return _reason(out + b"\n" + err, checker.returncode)
+
+
+def _verdict(checker: subprocess.Popen[bytes], said: bytes, timed_out: bool) -> str:
+    """Why a check that has not finished refused (``said`` so far), or that it timed out,
+    in one line; the checker is ended and reaped. A check no longer wanted (``said`` is
+    empty) ends here too, its verdict unused."""
+    if timed_out or not said:
+        checker.kill()
+    try:
+        out, err = checker.communicate(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        checker.kill()
+        out, err = checker.communicate()
+    if timed_out:
+        return (f"the installed ptymux did not check the hand-over record in"
+                f" {CHECK_TIMEOUT:g} s")
+    return _reason(said + out + b"\n" + err, checker.returncode)
+
+
+def _reason(said: bytes, status: int | None) -> str:
+    lines = [line.strip() for line in said.decode("utf-8", "replace").splitlines()
+             if line.strip() and line.strip() != "ready"]
+    reason = lines[-1] if lines else f"exit status {status}"
     return f"the installed ptymux refused the hand-over, the server runs on: {reason}"
 
 

@@ -110,6 +110,7 @@ class Session:
         # has been answered: importing an emulator (~15 ms, most of it wcwidth's) is then
         # not part of the first 'new -d' a script waits for (issue #9's cold start).
         self._model_made: ScreenModel | None = None
+        self._touched = 0  # uses of the model so far (export_state's stamp)
         self.process = process
         self._log_fd = log_fd  # new --log: every byte of output is appended there
         self._set_reading(True)
@@ -119,6 +120,7 @@ class Session:
     def _model(self) -> ScreenModel:
         """The emulator model, made now if it was not yet (at the session's current size:
         a resize may have come first)."""
+        self._touched += 1  # (export_state: whatever reads the model may have changed it)
         model = self._model_made
         if model is None:
             model = self._model_made = create_model(self.cols, self.rows, self.history_limit,
@@ -517,15 +519,15 @@ class Session:
 
     # --- hand-over (server/handover.py) -----------------------------------------------
 
-    def export_state(self) -> tuple[bytes, dict[str, int], bytes]:
+    def export_state(self, early: tuple[int, bytes] | None = None
+                     ) -> tuple[bytes, dict[str, int], bytes]:
         """What a hand-over carries besides plain fields: (the screen as bytes that rebuild
-        it in a fresh model: every history line, then a redraw; per terminal name, how many
-        history lines it has not seen; keys the program has not read yet).
+        it in a fresh model: ``export_screen``; per terminal name, how many history lines
+        it has not seen; keys the program has not read yet).
 
-        Bytes, not the model's objects: the new code may have another model. The history
-        is written from the top row down (``scrollback``'s documented bytes, its first
-        ``\r\n`` dropped and its start moved to the top row), so the fresh model's blank
-        rows never scroll into its history: exactly the old history lines go there.
+        ``early``: an ``export_screen`` made while the loop still ran, so that the
+        sessions' pause is not spent on screens that have not changed since: it is used if
+        the model has not been used since and no output waits for it.
 
         A screen carried by the last hand-over and not rebuilt yet (nothing has used the
         session since) goes on as it came: rebuilding it only to write it again would cost
@@ -533,16 +535,33 @@ class Session:
         if self._restore is not None:
             screen, unseen = self._restore
             return screen, dict(unseen), bytes(self._pending_input)
+        if early is not None and early[0] == self._touched and not self._backlog:
+            screen = early[1]
+        else:
+            screen = self._export_screen()[1]
+        total = self._model.history_total
+        unseen = {tty: max(0, total - mark) for tty, mark in self._marks.items()}
+        return screen, unseen, bytes(self._pending_input)
+
+    def export_screen(self) -> tuple[int, bytes] | None:
+        """The screen as bytes that rebuild it in a fresh model, and a stamp for
+        ``export_state``; None for a screen still as the last hand-over carried it.
+
+        Bytes, not the model's objects: the new code may have another model. Every history
+        line, then ``redraw()``. The history is written from the top row down
+        (``scrollback``'s documented bytes, its first ``\r\n`` dropped and its start moved
+        to the top row), so the fresh model's blank rows never scroll into its history:
+        exactly the old history lines go there."""
+        return None if self._restore is not None else self._export_screen()
+
+    def _export_screen(self) -> tuple[int, bytes]:
         model = self.screen()
         out = b""
         lines = model.scrollback(None, model.history_limit + model.rows)
         first = lines.find(b"\r\n")
         if first >= 0:
             out = b"\x1b[0m\x1b[H" + lines[first + 2:]
-        out += model.redraw()
-        total = model.history_total
-        unseen = {tty: max(0, total - mark) for tty, mark in self._marks.items()}
-        return out, unseen, bytes(self._pending_input)
+        return self._touched, out + model.redraw()
 
     def import_state(self, screen: bytes, unseen: dict[str, int], pending: bytes) -> None:
         """Take what ``export_state`` carried. The screen is rebuilt in the (fresh) model by
