@@ -478,6 +478,25 @@ def test_upgrades_asked_at_once_each_get_an_answer(mux: Mux) -> None:
     assert sessions(mux)["a"]["pid"] == pid
 
 
+def test_the_checks_ready_may_come_in_pieces(mux: Mux) -> None:
+    """The installed check says 'ready' in two writes (as an unbuffered ``print`` does):
+    the server reads a line, not a read's worth."""
+    installed = _package_copy(mux.root, "0.0.1")
+    mux.run("new", "-d", "-s", "a", env={**mux.env, "PYTHONPATH": installed}, check=True)
+    path = os.path.join(installed, "ptymux", "server", "handover.py")
+    with open(path) as f:
+        text = f.read()
+    slow = text.replace('os.write(1, b"ready\\n")',
+                        'os.write(1, b"rea"); time.sleep(0.3); os.write(1, b"dy\\n")')
+    assert slow != text
+    with open(path, "w") as f:
+        f.write(slow)
+    _set_version(installed, "0.0.2")
+    done = mux.run("upgrade-server", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "ptymux 0.0.1 -> ptymux 0.0.2" in done.stdout
+
+
 def test_a_broken_installation_is_refused_before_the_exec(mux: Mux) -> None:
     """'pip install -U' left a module of the server broken (one the record check itself
     does not need): the check imports what the server runs, so the old server is never

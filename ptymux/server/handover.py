@@ -238,7 +238,8 @@ def check_main(path: str, when_told: bool = False) -> int:
     try:
         if when_told:
             _cannot_run(_imports)
-            print("ready", flush=True)
+            sys.stdout.flush()
+            os.write(1, b"ready\n")  # (one write: the server reads a line)
             if not sys.stdin.readline():
                 return 1
         runnable(read(path))
@@ -312,7 +313,8 @@ class _Upgrade:
         self.loop = asyncio.get_running_loop()
         assert checker.stdout is not None
         self.out = checker.stdout.fileno()
-        self.said: bytes | None = None  # the check's first words, once heard
+        self.said: bytes | None = None  # the check's first line, once heard
+        self.heard = bytearray()
         self.done = False
         self.early: dict[Session, tuple[int, bytes]] = {}
         self.left = [*server.registry, *server.dying]
@@ -334,8 +336,14 @@ class _Upgrade:
         self.loop.call_soon(self._export_next)
 
     def _heard(self) -> None:
+        """The check's first line (``ready``, or why it cannot run), read as it comes: a
+        line may come in pieces (an unbuffered stdout writes ``print``'s end apart)."""
+        chunk = os.read(self.out, 4096)
+        self.heard += chunk
+        if chunk and b"\n" not in self.heard and len(self.heard) < 4096:
+            return
         self.loop.remove_reader(self.out)
-        self.said = os.read(self.out, 4096)
+        self.said = bytes(self.heard)
         self._finish()
 
     def _finish(self, timed_out: bool = False) -> None:
