@@ -38,13 +38,21 @@ class ScreenModel(ABC):
         first = data.find(b"\r\n") + 2
         if first < 2 or first == len(data):
             return 0
-        # Rows the model holds plus rows a cut can leave half overwritten, plus a margin.
-        plan = plan_skip(data, first, self.history_limit + 2 * self.rows + 1)
+        # Rows the model holds plus rows a cut can leave half overwritten, plus a margin;
+        # a long line counts as the rows it wraps to (at the width the skipped part is
+        # drawn at: the first line may change it, the skippable part cannot).
+        keep = self.history_limit + 2 * self.rows + 1
+        wraps_at = self._wraps_at()
+        plan = plan_skip(data, first, keep, wraps_at)
         if plan is None:
             return 0
         self.feed(bytes(data[:first]))  # may set a scroll region: check after it
         if not self._may_skip():
             return first
+        if self._wraps_at() != wraps_at:
+            plan = plan_skip(data, first, keep, self._wraps_at())
+            if plan is None:
+                return first
         cut, pen = plan
         rule = self._line_rule()
         if rule is not None:
@@ -56,6 +64,12 @@ class ScreenModel(ABC):
             self._skipped(lines)
         self.feed(pen)
         return cut
+
+    def _wraps_at(self) -> int:
+        """The width lines autowrap at (at most: margins make it less), 0 if they do not
+        or it is not known: ``plan_skip`` then counts a long line as one row."""
+        rule = self._line_rule()
+        return rule.cols if rule is not None and rule.autowrap else 0
 
     def _may_skip(self) -> bool:
         """Whether lines scroll the whole screen (no scroll region) and the parser is not

@@ -39,14 +39,18 @@ _SGR_TEXT = re.compile(r"\x1b\[[0-9;:]*m")
 _RESETS = (b"\x1b[0m", b"\x1b[m")
 
 
-def plan_skip(data: bytes | bytearray, start: int, keep: int) -> tuple[int, bytes] | None:
+def plan_skip(data: bytes | bytearray, start: int, keep: int, cols: int = 0
+              ) -> tuple[int, bytes] | None:
     """Where ``data`` may be cut, and the SGR bytes that carry the pen across the cut.
 
     ``start`` is a line start the model has reached (everything before it is fed). The cut is
-    just after a ``\\r\\n`` with at least ``keep`` further ``\\r\\n`` before the first unsafe
-    byte; ``data[start:cut]`` may then be replaced by the returned SGR bytes. ``None`` when
-    nothing can be skipped.
-    """
+    just after a ``\r\n`` with at least ``keep`` rows of lines after it before the first
+    unsafe byte; ``data[start:cut]`` may then be replaced by the returned SGR bytes. ``None``
+    when nothing can be skipped.
+
+    A line counts as one row, or, with ``cols`` (the model autowraps at most that wide), as
+    the rows it surely wraps to (``_rows_at_least``): a flood of 4 KiB lines, 50 rows each,
+    keeps 50 times fewer lines than it would counting lines."""
     end = data.translate(_UNSAFE_TO_ZERO).find(0, start)
     if end < 0:
         end = len(data)
@@ -57,15 +61,36 @@ def plan_skip(data: bytes | bytearray, start: int, keep: int) -> tuple[int, byte
     c1 = _C1.search(data, c2, end) if c2 >= 0 else None
     if c1:
         end = c1.start()
-    pos = end
-    for _ in range(keep + 1):
-        pos = data.rfind(b"\r\n", start, pos)
-        if pos < 0:
-            return None
+    pos = data.rfind(b"\r\n", start, end)  # (what follows the last one: no full line)
+    rows = 0
+    while pos >= 0 and rows < keep:
+        line_end = pos
+        pos = data.rfind(b"\r\n", start, line_end)
+        if cols and line_end - pos - 2 > cols:
+            rows += _rows_at_least(data, pos + 2, line_end, cols)
+        else:
+            rows += 1
+    if pos < 0:
+        return None
     cut = pos + 2
     if cut <= start:
         return None
     return cut, carry_pen(data, start, cut)
+
+
+def _rows_at_least(data: bytes | bytearray, begin: int, end: int, cols: int) -> int:
+    """The fewest rows the line ``data[begin:end]`` (skippable bytes, no CR LF) takes in a
+    model that autowraps at ``cols`` or narrower (left/right margins). Exact for the common
+    long line, ASCII text and SGR; 1 where it would take more to tell: a CR or BS inside
+    (the cursor goes back) or any non-ASCII byte (zero-width characters). SGR, BEL and TAB
+    (none at the last column) count as no cell."""
+    line = bytes(data[begin:end])
+    if not line.isascii() or b"\r" in line or b"\x08" in line:
+        return 1
+    if b"\x1b" in line:
+        line = _SGR.sub(b"", line)
+    cells = len(line) - line.count(b"\x07") - line.count(b"\t")
+    return max(1, -(-cells // cols))
 
 
 def carry_pen(data: bytes | bytearray, start: int, cut: int) -> bytes:

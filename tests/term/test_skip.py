@@ -183,3 +183,45 @@ def test_c1_controls_in_utf8_end_the_skippable_part() -> None:
     flood = b"".join(b"line %d\r\n" % i for i in range(3000))
     nel = "\u0085".encode()
     assert plan_skip(b"x\r\n" + flood[:100] + nel + flood[:1000], 3, 100) is None
+
+
+LONG_LINES = [
+    b"x" * 4000,  # the bench's ticker: 100 rows of 40 each
+    b"\x1b[1;32m" + b"word " * 300 + b"\x1b[0m",  # SGR: no cells
+    b"a\tb\x07" * 400,  # TAB and BEL: counted as no cells (the fewest they can take)
+    b"ok" * 30 + "\u00e9".encode() * 200,  # not ASCII: counted as one row
+    b"over\rwritten " * 100,  # a CR inside: one row
+]
+
+
+@pytest.mark.parametrize("kind", MODELS)
+@pytest.mark.parametrize("line", LONG_LINES)
+def test_a_flood_of_long_lines_keeps_rows_not_lines(kind: str, line: bytes) -> None:
+    """Long lines count as the rows they wrap to: a flood of them is skipped down to the
+    rows the model holds (it used to keep history + 2 screens of *lines*, ~8 MB of 4 KiB
+    lines: nothing skipped), and what is left is exactly what feeding all of it leaves."""
+    flood = b"".join(line + b" %d\r\n" % i for i in range(400))
+    data = b"x\r\n" + flood
+    full = create_model(40, 10, 50, kind)
+    full.feed(data)
+    skipped = create_model(40, 10, 50, kind)
+    consumed = skipped.skip(data)
+    skipped.feed(data[consumed:])
+    assert skipped.capture(-50, 9, escapes=True) == full.capture(-50, 9, escapes=True)
+    assert skipped.history_total == full.history_total
+    if line.isascii() and b"\r" not in line and (kind != "pyte" or b"\t" not in line):
+        assert consumed > len(data) * 0.9
+
+
+@pytest.mark.parametrize("kind", MODELS)
+def test_rows_are_counted_at_the_width_after_the_first_line(kind: str) -> None:
+    """The first line is fed before the skip and may turn autowrap off: long lines are then
+    one row each, and the plan made before it (at 40 columns) must not be used."""
+    data = b"\x1b[?7lfirst\r\n" + b"".join(b"y" * 400 + b" %d\r\n" % i for i in range(300))
+    full = create_model(40, 10, 50, kind)
+    full.feed(data)
+    skipped = create_model(40, 10, 50, kind)
+    consumed = skipped.skip(data)
+    skipped.feed(data[consumed:])
+    assert skipped.capture(-50, 9, escapes=True) == full.capture(-50, 9, escapes=True)
+    assert skipped.history_total == full.history_total
