@@ -198,6 +198,32 @@ def test_attach_redraw_type_resize_title_and_detach(remote: Remote) -> None:
     assert not _attached(remote, "edit")
 
 
+def test_upgrade_server_over_ssh_keeps_the_attached_remote_client(remote: Remote) -> None:
+    """``upgrade-server -H``: the remote server re-executes itself; the client attached
+    through ssh (its proxy's connection, carried as any client's) stays attached and
+    typing still reaches the program."""
+    program = 'while read line; do echo "got:$line"; done'
+    remote.run("new", "-d", "-s", "edit", "--", "sh", "-c", program, check=True)
+    term = remote.spawn("attach", "-t", "edit")
+    wait_until(lambda: _attached(remote, "edit"), what="attached")
+    term.send(b"one\r")
+    term.wait_for("got:one")
+    pid = remote.sessions()["edit"]["pid"]
+    server = remote.mux.server_pid()
+
+    done = remote.run("upgrade-server", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"server {server} upgraded" in done.stdout and "1 session kept" in done.stdout
+    assert remote.sessions()["edit"]["pid"] == pid and _attached(remote, "edit")
+    term.send(b"two\r")
+    term.wait_for("got:two")
+    info = json.loads(remote.run("server-info", "--json", check=True).stdout)
+    assert info["handovers"] == 1 and info["pid"] == server
+    term.send(DETACH)
+    assert term.wait_exit() == 0
+    assert "[detached (from session edit)]" in term.text()
+
+
 def test_new_attached_and_its_exit_status(remote: Remote) -> None:
     term = remote.spawn("new", "-s", "quick", "--", "sh", "-c", "echo READY; read x; exit 3")
     term.wait_for("READY")
