@@ -118,6 +118,34 @@ def test_upgrade_keeps_sessions_programs_and_screens(mux: Mux) -> None:
     assert not glob.glob(os.path.join(mux.root, "state", "ptymux", "handover-*"))
 
 
+@pytest.mark.parametrize("emulator", ["pyte", "ghostty"])
+def test_the_other_models_keep_their_screens_across_an_upgrade(mux: Mux, emulator: str
+                                                               ) -> None:
+    """A session on the pyte or ghostty model keeps that model, its colours and its history
+    (lines short of the width: docs/upgrade.md says what those models lose of a soft wrap
+    that stops short)."""
+    if emulator == "ghostty":
+        from ptymux.term.ghostty_model import available
+
+        if not available():
+            pytest.skip("pyghostty is not installed")
+    env = {**mux.env, "PTYMUX_EMULATOR": emulator}
+    mux.run("new", "-d", "-s", "m", env=env, check=True)
+    mux.run("send-keys", "-t", "m",
+            "for i in $(seq 1 120); do printf '\\033[3%dmrow %d\\033[0m\\n' $((i % 8)) $i;"
+            " done; printf '\\033[1;4mlast\\033[0m'; sleep 60", "Enter", check=True)
+    wait_until(lambda: "last" in mux.run("capture", "-t", "m").stdout, what="the output")
+    before = settled(mux, "m")
+    assert "row 1\x1b" in before and "row 120" in before
+    model = f"session 0 (m) model {emulator.capitalize()}Model"
+    assert model in mux.log()
+
+    done = mux.run("upgrade-server", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert capture_all(mux, "m") == before
+    wait_until(lambda: mux.log().count(model) == 2, what="the same model made again")
+
+
 def _catches(pid: int, sig: int) -> bool:
     """Whether process ``pid`` has a handler for ``sig`` (/proc/PID/status: SigCgt)."""
     with open(f"/proc/{pid}/status") as f:

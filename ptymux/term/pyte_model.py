@@ -292,22 +292,26 @@ class PyteModel(ScreenModel):
         return total
 
     def scrollback(self, since: int | None, limit: int) -> bytes:
-        """History rows as pyte keeps them: cut to the current width (pyte has no wrap
-        flags, so there is no line to rejoin)."""
+        """History rows as pyte keeps them: cut to the current width (pyte does not
+        reflow), a row that soft-wrapped written so that the terminal (or the model a
+        hand-over rebuilds) knows it wrapped too."""
         screen = self._screen
         held = len(screen.history)
         count = new_lines(screen.history_total, held, since, limit)
         if not count:
             return b""
         history = list(screen.history)[held - count :]
-        rows = [self._scrollback_row(row) for row in history]
-        rows += [self._scrollback_row(screen.buffer[y]) for y in range(self.rows)]
+        rows = [self._scrollback_row(row, wrapped(row)) for row in history]
+        rows += [self._scrollback_row(screen.buffer[y], wrapped(screen.buffer[y])
+                                      and y < self.rows - 1) for y in range(self.rows)]
         return lines_to_bytes(rows, self.cols)
 
-    def _scrollback_row(self, row: dict[int, Any]) -> tuple[str, int, bool]:
+    def _scrollback_row(self, row: dict[int, Any], more: bool) -> tuple[str, int, bool]:
+        """(text with SGR, width, whether it soft-wraps into the next row): a row that does
+        keeps its trailing blanks, which join the next."""
         cells = self._row_cells(row)
         last = len(cells)
-        while last and cells[last - 1] == (" ", ""):
+        while last and cells[last - 1] == (" ", "") and not more:
             last -= 1
         if last == self.cols and cells[-1][0] and wcwidth(cells[-1][0][0]) == 2:
             cells[-1] = (" ", cells[-1][1])  # a wide character pyte put in the last column
@@ -320,7 +324,7 @@ class PyteModel(ScreenModel):
             parts.append(text)
         if pen:
             parts.append("\x1b[0m")
-        return "".join(parts), last, False
+        return "".join(parts), last, more
 
     def leave(self) -> bytes:
         screen = self._screen

@@ -251,7 +251,7 @@ def test_wide_characters(kind: str) -> None:
     assert attach(m).history()[-4:] == [text] * 4
 
 
-@pytest.mark.parametrize("kind", WITH_ALT)
+@pytest.mark.parametrize("kind", MODELS)
 def test_a_wrapped_line_stays_one_line(kind: str) -> None:
     long = "".join(f"{i:02d}-" for i in range(20))  # 60 cells: 3 rows of 20
     m = model(kind, (long + "\r\nnext\r\n").encode() + lines(8))
