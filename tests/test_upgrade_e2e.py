@@ -8,6 +8,7 @@ changes the installed files under a running server.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -523,6 +524,49 @@ def test_the_checks_ready_may_come_in_pieces(mux: Mux) -> None:
     done = mux.run("upgrade-server", timeout=60)
     assert done.returncode == 0, done.stderr
     assert "ptymux 0.0.1 -> ptymux 0.0.2" in done.stdout
+
+
+def _children(pid: int) -> list[str]:
+    """The states of process ``pid``'s children (Z: a zombie nobody reaps)."""
+    states = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    states.append(fields[0])
+    return states
+
+
+def test_the_crash_guard_abandons_an_upgrade_waiting_for_its_check(mux: Mux) -> None:
+    """A bug re-executes the server while an upgrade-server waits for its check: the check
+    is ended (no zombie left), the requester hears why in one line, every session stays."""
+    installed = _package_copy(mux.root, "0.0.1")
+    path = os.path.join(installed, "ptymux", "server", "handover.py")
+    with open(path) as f:
+        text = f.read()
+    slow = text.replace('os.write(1, b"ready\\n")', 'time.sleep(3); os.write(1, b"ready\\n")')
+    assert slow != text
+    with open(path, "w") as f:
+        f.write(slow)
+    env = {**mux.env, "PYTHONPATH": installed, "PTYMUX_TEST_CRASH": "1"}
+    mux.run("new", "-d", "-s", "a", "--", "sh", "-c", "echo alive; exec sleep 60", env=env,
+            check=True)
+    pid = sessions(mux)["a"]["pid"]
+    server = mux.server_pid()
+    assert server
+    upgrade = subprocess.Popen([PTYMUX, "upgrade-server"], env=mux.env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL)
+    wait_until(lambda: len(_children(server)) == 2, what="the check to start")
+    os.kill(server, signal.SIGUSR2)
+    out, err = upgrade.communicate(timeout=60)
+    assert upgrade.returncode == 1 and out == ""
+    assert err == ("ptymux: the server re-executed itself from its state meanwhile (see its"
+                   " log): try again\n")
+    assert server_info(mux)["handovers"] == 1
+    assert sessions(mux)["a"]["pid"] == pid
+    assert _children(server) == ["S"]  # the session's program; no check left, no zombie
 
 
 def test_a_broken_installation_is_refused_before_the_exec(mux: Mux) -> None:

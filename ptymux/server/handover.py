@@ -303,12 +303,14 @@ class _Upgrade:
     written again then: ``Session.export_state``). When both are done, ``hand_over``."""
 
     under_way = False  # (another upgrade-server meanwhile is refused)
+    current: _Upgrade | None = None  # the one under way (the crash guard abandons it)
 
     def __init__(self, server: Server, requester: Connection, rid: int,
                  checker: subprocess.Popen[bytes]) -> None:
         import asyncio
 
         _Upgrade.under_way = True
+        _Upgrade.current = self
         self.server, self.requester, self.rid, self.checker = server, requester, rid, checker
         self.loop = asyncio.get_running_loop()
         assert checker.stdout is not None
@@ -351,11 +353,7 @@ class _Upgrade:
             return  # (waits for the other half)
         if self.done:
             return
-        self.done = True
-        _Upgrade.under_way = False
-        self.timer.cancel()
-        self.loop.remove_reader(self.out)
-        self.left = []
+        self._end()
         requester, rid, checker = self.requester, self.rid, self.checker
         if timed_out or self.said != b"ready\n":
             reason = _verdict(checker, self.said or b"", timed_out)
@@ -370,6 +368,21 @@ class _Upgrade:
             requester.error(rid, hand_over(self.server, requester, rid, checker=checker,
                                            early=self.early), "failed")
 
+    def abandon(self, reason: str) -> None:
+        """Give up (``reason`` for the requester): the check is ended, nothing else done."""
+        if not self.done:
+            self._end()
+            _verdict(self.checker, b"", False)
+            self.requester.error(self.rid, reason, "failed")
+
+    def _end(self) -> None:
+        self.done = True
+        _Upgrade.under_way = False
+        _Upgrade.current = None
+        self.timer.cancel()
+        self.loop.remove_reader(self.out)
+        self.left = []
+
 
 def recover(server: Server, reason: str) -> None:
     """The crash guard (``Server.crashed``, which bounds how often): an unexpected exception
@@ -377,6 +390,11 @@ def recover(server: Server, reason: str) -> None:
     installed code, from the state as it is, rather than let it go on in a state nobody
     planned for, or exit with every session. Returns only if that could not be done."""
     log.error("crash guard: %s; re-executing the server from its state", reason)
+    pending = _Upgrade.current
+    if pending is not None:  # its check is not wanted now; its requester hears why
+        with contextlib.suppress(Exception):
+            pending.abandon("the server re-executed itself from its state meanwhile (see"
+                            " its log): try again")
     failed = hand_over(server, None, 0, tolerant=True)
     log.error("crash guard: could not re-execute (the server runs on as it is): %s", failed)
 
