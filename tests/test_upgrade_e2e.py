@@ -569,6 +569,30 @@ def test_the_crash_guard_abandons_an_upgrade_waiting_for_its_check(mux: Mux) -> 
     assert _children(server) == ["S"]  # the session's program; no check left, no zombie
 
 
+def test_a_downgrade_to_a_check_without_when_told_still_works(mux: Mux) -> None:
+    """An installed ptymux from before ``--check-handover FILE --when-told`` (a downgrade:
+    ``pip install ptymux==OLDER``) refuses that usage; it is then asked the older way."""
+    installed = _package_copy(mux.root, "0.0.2")
+    mux.run("new", "-d", "-s", "a", "--", "sh", "-c", "echo alive; exec sleep 60",
+            env={**mux.env, "PYTHONPATH": installed}, check=True)
+    pid = sessions(mux)["a"]["pid"]
+    # 'pip install ptymux==0.0.1' under the running server: its check knows no --when-told.
+    path = os.path.join(installed, "ptymux", "server", "daemon.py")
+    with open(path) as f:
+        text = f.read()
+    older = text.replace('argv[2:] in ([], ["--when-told"])', "len(argv) == 2")
+    assert older != text
+    with open(path, "w") as f:
+        f.write(older)
+    _set_version(installed, "0.0.1")
+
+    done = mux.run("upgrade-server", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "ptymux 0.0.2 -> ptymux 0.0.1" in done.stdout
+    assert sessions(mux)["a"]["pid"] == pid
+    assert "checking the record the older way" in mux.log()
+
+
 def test_a_broken_installation_is_refused_before_the_exec(mux: Mux) -> None:
     """'pip install -U' left a module of the server broken (one the record check itself
     does not need): the check imports what the server runs, so the old server is never

@@ -357,6 +357,13 @@ class _Upgrade:
         requester, rid, checker = self.requester, self.rid, self.checker
         if timed_out or self.said != b"ready\n":
             reason = _verdict(checker, self.said or b"", timed_out)
+            if checker.returncode == 2 and requester.can_hand_over():
+                # A usage error: an installed ptymux from before --when-told (a downgrade)
+                # is asked the way it knows, all at once in the pause.
+                log.info("hand-over: the installed ptymux has no --when-told: checking the"
+                         " record the older way")
+                requester.error(rid, hand_over(self.server, requester, rid), "failed")
+                return
             log.warning("hand-over refused by the installed code: %s", reason)
             requester.error(rid, reason, "failed")
         elif requester.closed:  # (nobody to answer: not upgraded)
