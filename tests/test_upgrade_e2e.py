@@ -420,6 +420,16 @@ def _set_version(path: str, version: str) -> None:
         f.write(text)
 
 
+def _edit(installed: str, module: str, old: str, new: str) -> None:
+    """Change ``old`` into ``new`` in a module of the installed copy (as a release would)."""
+    path = os.path.join(installed, "ptymux", *module.split("/"))
+    with open(path) as f:
+        text = f.read()
+    assert old in text, (module, old)
+    with open(path, "w") as f:
+        f.write(text.replace(old, new))
+
+
 def test_upgrade_runs_the_installed_version_and_ls_notes_the_difference(mux: Mux) -> None:
     installed = _package_copy(mux.root, "0.0.1")
     old_env = {**mux.env, "PYTHONPATH": installed}
@@ -512,14 +522,8 @@ def test_the_checks_ready_may_come_in_pieces(mux: Mux) -> None:
     the server reads a line, not a read's worth."""
     installed = _package_copy(mux.root, "0.0.1")
     mux.run("new", "-d", "-s", "a", env={**mux.env, "PYTHONPATH": installed}, check=True)
-    path = os.path.join(installed, "ptymux", "server", "handover.py")
-    with open(path) as f:
-        text = f.read()
-    slow = text.replace('os.write(1, b"ready\\n")',
-                        'os.write(1, b"rea"); time.sleep(0.3); os.write(1, b"dy\\n")')
-    assert slow != text
-    with open(path, "w") as f:
-        f.write(slow)
+    _edit(installed, "server/handover.py", 'os.write(1, b"ready\\n")',
+          'os.write(1, b"rea"); time.sleep(0.3); os.write(1, b"dy\\n")')
     _set_version(installed, "0.0.2")
     done = mux.run("upgrade-server", timeout=60)
     assert done.returncode == 0, done.stderr
@@ -542,13 +546,8 @@ def test_the_crash_guard_abandons_an_upgrade_waiting_for_its_check(mux: Mux) -> 
     """A bug re-executes the server while an upgrade-server waits for its check: the check
     is ended (no zombie left), the requester hears why in one line, every session stays."""
     installed = _package_copy(mux.root, "0.0.1")
-    path = os.path.join(installed, "ptymux", "server", "handover.py")
-    with open(path) as f:
-        text = f.read()
-    slow = text.replace('os.write(1, b"ready\\n")', 'time.sleep(3); os.write(1, b"ready\\n")')
-    assert slow != text
-    with open(path, "w") as f:
-        f.write(slow)
+    _edit(installed, "server/handover.py", 'os.write(1, b"ready\\n")',
+          'time.sleep(3); os.write(1, b"ready\\n")')
     env = {**mux.env, "PYTHONPATH": installed, "PTYMUX_TEST_CRASH": "1"}
     mux.run("new", "-d", "-s", "a", "--", "sh", "-c", "echo alive; exec sleep 60", env=env,
             check=True)
@@ -577,13 +576,7 @@ def test_a_downgrade_to_a_check_without_when_told_still_works(mux: Mux) -> None:
             env={**mux.env, "PYTHONPATH": installed}, check=True)
     pid = sessions(mux)["a"]["pid"]
     # 'pip install ptymux==0.0.1' under the running server: its check knows no --when-told.
-    path = os.path.join(installed, "ptymux", "server", "daemon.py")
-    with open(path) as f:
-        text = f.read()
-    older = text.replace('argv[2:] in ([], ["--when-told"])', "len(argv) == 2")
-    assert older != text
-    with open(path, "w") as f:
-        f.write(older)
+    _edit(installed, "server/daemon.py", 'argv[2:] in ([], ["--when-told"])', "len(argv) == 2")
     _set_version(installed, "0.0.1")
 
     done = mux.run("upgrade-server", timeout=60)
@@ -602,8 +595,8 @@ def test_a_broken_installation_is_refused_before_the_exec(mux: Mux) -> None:
             env={**mux.env, "PYTHONPATH": installed}, check=True)
     pid = sessions(mux)["a"]["pid"]
     _set_version(installed, "0.0.2")
-    with open(os.path.join(installed, "ptymux", "server", "session.py"), "a") as f:
-        f.write("\ndef half written(\n")
+    _edit(installed, "server/session.py", "from __future__ import annotations\n",
+          "from __future__ import annotations\ndef half written(\n")
 
     refused = mux.run("upgrade-server", timeout=60)
     assert refused.returncode == 1 and refused.stdout == ""
