@@ -199,7 +199,7 @@ def runnable(record: dict[str, Any]) -> None:
     after the exec, where only the fallback could save the sessions. HandoverError says
     what failed."""
     _cannot_run(_imports)
-    _cannot_run(lambda: [create_model(8, 2, 1, kind).feed(b"ok\r\n")
+    _cannot_run(lambda: [_create_model(8, 2, 1, kind).feed(b"ok\r\n")
                          for kind in {s["emulator"] for s in record["sessions"]}])
 
 
@@ -212,7 +212,7 @@ def _imports() -> None:
     from ptymux.term import vt_model  # noqa: F401  (the default model's; others if used)
 
 
-def create_model(cols: int, rows: int, history: int, kind: str | None) -> Any:
+def _create_model(cols: int, rows: int, history: int, kind: str | None) -> Any:
     from ptymux.term import create_model as create
 
     return create(cols, rows, history, kind)
